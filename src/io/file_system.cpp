@@ -1,0 +1,287 @@
+#include "mpiprep/io/file_system.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace mpiprep::io {
+namespace {
+
+constexpr int kMaxRetries = 3;
+
+bool transient(int err) {
+  return err == EINTR || err == EAGAIN || err == EIO || err == ESTALE;
+}
+
+class PosixFile final : public RandomAccessFile {
+ public:
+  PosixFile(int fd, std::string path, std::uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size) {}
+  ~PosixFile() override { ::close(fd_); }
+  PosixFile(const PosixFile&) = delete;
+  PosixFile& operator=(const PosixFile&) = delete;
+
+  Result<std::size_t> pread(std::uint64_t offset, std::span<std::byte> buf) override {
+    std::size_t done = 0;
+    int retries = 0;
+    while (done < buf.size()) {
+      ssize_t n = ::pread(fd_, buf.data() + done, buf.size() - done,
+                          static_cast<off_t>(offset + done));
+      if (n < 0) {
+        int err = errno;
+        if (err == EINTR || (transient(err) && ++retries <= kMaxRetries)) continue;
+        return errno_error(err, "read", path_);
+      }
+      if (n == 0) break;  // end of file
+      done += static_cast<std::size_t>(n);
+    }
+    return done;
+  }
+  std::uint64_t size() const override { return size_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::uint64_t size_;
+};
+
+class MemoryFile final : public RandomAccessFile {
+ public:
+  MemoryFile(std::shared_ptr<const std::vector<std::byte>> data, std::string path)
+      : data_(std::move(data)), path_(std::move(path)) {}
+  Result<std::size_t> pread(std::uint64_t offset, std::span<std::byte> buf) override {
+    if (offset >= data_->size()) return std::size_t{0};
+    std::size_t n = std::min<std::size_t>(buf.size(), data_->size() - offset);
+    std::memcpy(buf.data(), data_->data() + offset, n);
+    return n;
+  }
+  std::uint64_t size() const override { return data_->size(); }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::shared_ptr<const std::vector<std::byte>> data_;
+  std::string path_;
+};
+
+class CountingFile final : public RandomAccessFile {
+ public:
+  CountingFile(std::unique_ptr<RandomAccessFile> base, IoCounters& c)
+      : base_(std::move(base)), c_(c) {}
+  Result<std::size_t> pread(std::uint64_t offset, std::span<std::byte> buf) override {
+    c_.preads.fetch_add(1, std::memory_order_relaxed);
+    auto r = base_->pread(offset, buf);
+    if (r.ok()) c_.bytes_read.fetch_add(*r, std::memory_order_relaxed);
+    return r;
+  }
+  std::uint64_t size() const override { return base_->size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  std::unique_ptr<RandomAccessFile> base_;
+  IoCounters& c_;
+};
+
+class FailingFile final : public RandomAccessFile {
+ public:
+  explicit FailingFile(std::unique_ptr<RandomAccessFile> base) : base_(std::move(base)) {}
+  Result<std::size_t> pread(std::uint64_t, std::span<std::byte>) override {
+    return errno_error(EIO, "read", base_->path());
+  }
+  std::uint64_t size() const override { return base_->size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  std::unique_ptr<RandomAccessFile> base_;
+};
+
+}  // namespace
+
+Result<std::vector<std::byte>> RandomAccessFile::read_exact(std::uint64_t offset, std::size_t n) {
+  if (offset > size() || n > size() - offset) {
+    return make_error(ErrorKind::kTruncated,
+                      "need " + std::to_string(n) + " bytes at offset " + std::to_string(offset) +
+                          ", file has " + std::to_string(size()));
+  }
+  std::vector<std::byte> buf(n);
+  auto r = pread(offset, buf);
+  if (!r.ok()) return r.error();
+  if (*r != n) {
+    return make_error(ErrorKind::kTruncated, "short read at offset " + std::to_string(offset) +
+                                                 ": got " + std::to_string(*r) + " of " +
+                                                 std::to_string(n) + " bytes");
+  }
+  return buf;
+}
+
+Error errno_error(int err, const std::string& op, const std::string& path) {
+  ErrorKind kind = ErrorKind::kIo;
+  if (err == ENOENT || err == ENOTDIR) kind = ErrorKind::kMissing;
+  if (err == EACCES || err == EPERM) kind = ErrorKind::kPermission;
+  return make_error(kind, op + " " + path + ": " + std::strerror(err));
+}
+
+std::string absolute_path(const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::current_path() / p;
+  auto s = p.lexically_normal().string();
+  if (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// ---- Posix ---------------------------------------------------------------------------------
+
+Result<FileStat> PosixFileSystem::stat(const std::string& path) {
+  struct ::stat st {};
+  int retries = 0;
+  while (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == EINTR || (transient(err) && ++retries <= kMaxRetries)) continue;
+    return errno_error(err, "stat", path);
+  }
+  FileStat fs;
+  fs.size = static_cast<std::int64_t>(st.st_size);
+  fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  fs.is_directory = S_ISDIR(st.st_mode);
+  fs.is_regular = S_ISREG(st.st_mode);
+  return fs;
+}
+
+Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::open(const std::string& path) {
+  int fd = -1;
+  int retries = 0;
+  while ((fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
+    int err = errno;
+    if (err == EINTR || (transient(err) && ++retries <= kMaxRetries)) continue;
+    return errno_error(err, "open", path);
+  }
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return errno_error(err, "fstat", path);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorKind::kIo, "open " + path + ": is a directory");
+  }
+  return std::unique_ptr<RandomAccessFile>(
+      std::make_unique<PosixFile>(fd, path, static_cast<std::uint64_t>(st.st_size)));
+}
+
+Result<std::vector<std::string>> PosixFileSystem::list_dir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return errno_error(errno, "opendir", path);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n == "." || n == "..") continue;
+    names.emplace_back(n);
+  }
+  ::closedir(d);
+  return names;
+}
+
+// ---- Memory --------------------------------------------------------------------------------
+
+void MemoryFileSystem::add(const std::string& path, std::vector<std::byte> content,
+                           std::int64_t mtime_ns) {
+  std::lock_guard lock(mu_);
+  files_[path] = Entry{std::make_shared<const std::vector<std::byte>>(std::move(content)),
+                       mtime_ns};
+}
+
+void MemoryFileSystem::remove(const std::string& path) {
+  std::lock_guard lock(mu_);
+  files_.erase(path);
+}
+
+Result<FileStat> MemoryFileSystem::stat(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it != files_.end()) {
+    FileStat st;
+    st.size = static_cast<std::int64_t>(it->second.data->size());
+    st.mtime_ns = it->second.mtime_ns;
+    st.is_regular = true;
+    return st;
+  }
+  // A directory is any prefix of a stored path.
+  std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
+  auto lb = files_.lower_bound(prefix);
+  if (lb != files_.end() && lb->first.compare(0, prefix.size(), prefix) == 0) {
+    FileStat st;
+    st.is_directory = true;
+    return st;
+  }
+  return errno_error(ENOENT, "stat", path);
+}
+
+Result<std::unique_ptr<RandomAccessFile>> MemoryFileSystem::open(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return errno_error(ENOENT, "open", path);
+  return std::unique_ptr<RandomAccessFile>(std::make_unique<MemoryFile>(it->second.data, path));
+}
+
+Result<std::vector<std::string>> MemoryFileSystem::list_dir(const std::string& path) {
+  std::lock_guard lock(mu_);
+  std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
+  std::vector<std::string> names;
+  for (auto it = files_.lower_bound(prefix);
+       it != files_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    std::string rest = it->first.substr(prefix.size());
+    std::string name = rest.substr(0, rest.find('/'));
+    if (names.empty() || names.back() != name) names.push_back(name);
+  }
+  if (names.empty()) return errno_error(ENOENT, "opendir", path);
+  return names;
+}
+
+// ---- Counting ------------------------------------------------------------------------------
+
+Result<FileStat> CountingFileSystem::stat(const std::string& path) {
+  counters_.stats.fetch_add(1, std::memory_order_relaxed);
+  return base_.stat(path);
+}
+
+Result<std::unique_ptr<RandomAccessFile>> CountingFileSystem::open(const std::string& path) {
+  counters_.opens.fetch_add(1, std::memory_order_relaxed);
+  auto f = base_.open(path);
+  if (!f.ok()) return f.error();
+  return std::unique_ptr<RandomAccessFile>(
+      std::make_unique<CountingFile>(std::move(f).value(), counters_));
+}
+
+Result<std::vector<std::string>> CountingFileSystem::list_dir(const std::string& path) {
+  return base_.list_dir(path);
+}
+
+// ---- Fault injecting -----------------------------------------------------------------------
+
+Result<FileStat> FaultInjectingFileSystem::stat(const std::string& path) { return base_.stat(path); }
+
+Result<std::unique_ptr<RandomAccessFile>> FaultInjectingFileSystem::open(const std::string& path) {
+  auto f = base_.open(path);
+  if (!f.ok()) return f.error();
+  if (std::find(failing_.begin(), failing_.end(), path) != failing_.end())
+    return std::unique_ptr<RandomAccessFile>(std::make_unique<FailingFile>(std::move(f).value()));
+  return f;
+}
+
+Result<std::vector<std::string>> FaultInjectingFileSystem::list_dir(const std::string& path) {
+  return base_.list_dir(path);
+}
+
+FileSystem& default_file_system() {
+  static PosixFileSystem fs;
+  return fs;
+}
+
+}  // namespace mpiprep::io
