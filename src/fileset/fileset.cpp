@@ -1,0 +1,397 @@
+#include "mpiprep/fileset/fileset.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <unordered_map>
+#include <utility>
+
+namespace mpiprep::fileset {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// Fileset JSON and list files are small compared to the data; this cap only stops a wrong
+// argument (a multi-GB data file given as @list) from exhausting memory.
+constexpr std::uint64_t kMaxTextFile = std::uint64_t{1} << 31;
+// Bytes read to decide whether an input without a .json suffix is a JSON object.
+constexpr std::size_t kSniffBytes = 512;
+
+bool ends_with_icase(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  auto tail = s.substr(s.size() - suffix.size());
+  return std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+std::string_view trim(std::string_view s) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string parent_dir(const std::string& abs_path) {
+  auto parent = std::filesystem::path(abs_path).parent_path().string();
+  return parent.empty() ? std::string("/") : parent;
+}
+
+Result<std::string> read_text(io::FileSystem& fs, const std::string& path, std::string_view what) {
+  auto file = fs.open(path);
+  if (!file) {
+    return make_error(file.error().kind,
+                      std::string(what) + " " + path + ": " + file.error().message);
+  }
+  std::uint64_t size = (*file)->size();
+  if (size > kMaxTextFile) {
+    return make_error(ErrorKind::kCorrupt, std::string(what) + " " + path + ": too large (" +
+                                               std::to_string(size) + " bytes)");
+  }
+  auto bytes = (*file)->read_exact(0, static_cast<std::size_t>(size));
+  if (!bytes) {
+    return make_error(bytes.error().kind,
+                      std::string(what) + " " + path + ": " + bytes.error().message);
+  }
+  std::string text(bytes->size(), '\0');
+  std::transform(bytes->begin(), bytes->end(), text.begin(),
+                 [](std::byte b) { return static_cast<char>(b); });
+  return text;
+}
+
+// Whether the file's first non-blank byte is '{': cheap test before parsing a whole file.
+bool starts_like_json_object(io::FileSystem& fs, const std::string& path) {
+  auto file = fs.open(path);
+  if (!file) return false;
+  std::vector<std::byte> head(static_cast<std::size_t>(
+      std::min<std::uint64_t>((*file)->size(), kSniffBytes)));
+  auto n = (*file)->pread(0, head);
+  if (!n) return false;
+  for (std::size_t i = 0; i < *n; ++i) {
+    auto c = static_cast<char>(head[i]);
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    return c == '{';
+  }
+  return false;
+}
+
+// Accumulates datasets in order of first appearance and removes duplicate paths.
+class Builder {
+ public:
+  Dataset& dataset(const std::string& name) {
+    auto [it, inserted] = index_.try_emplace(name, fs_.datasets.size());
+    if (inserted) {
+      Dataset d;
+      d.name = name;
+      fs_.datasets.push_back(std::move(d));
+    }
+    return fs_.datasets[it->second];
+  }
+
+  void set_metadata(const std::string& name, const OrderedJson& metadata) {
+    Dataset& d = dataset(name);
+    if (metadata.is_null()) return;
+    if (d.metadata.is_null()) {
+      d.metadata = metadata;
+    } else if (d.metadata != metadata) {
+      fs_.warnings.push_back("dataset '" + name +
+                             "' is given twice with different metadata; keeping the first");
+    }
+  }
+
+  void add(const std::string& dataset_name, std::string abs_path,
+           std::optional<std::string> object_path) {
+    Dataset& d = dataset(dataset_name);  // a dataset exists even if all its files are dups
+    auto [it, inserted] = seen_.try_emplace(abs_path, Seen{dataset_name, kNoDuplicate});
+    if (!inserted) {
+      Seen& s = it->second;
+      if (s.duplicate == kNoDuplicate) {
+        s.duplicate = fs_.duplicates.size();
+        fs_.duplicates.push_back(Duplicate{abs_path, s.first_dataset, dataset_name, 2});
+      } else {
+        ++fs_.duplicates[s.duplicate].occurrences;
+      }
+      return;
+    }
+    FileSpec spec{dataset_name, std::move(abs_path), std::move(object_path)};
+    d.files.push_back(spec);
+    fs_.files.push_back(std::move(spec));
+  }
+
+  void reject(const std::string& dataset_name, std::string entry, Error error) {
+    dataset(dataset_name);
+    fs_.rejected.push_back(Rejected{dataset_name, std::move(entry), std::move(error)});
+  }
+
+  // Adds one path as written in an input; URLs are rejected, file:// is a local path.
+  void add_entry(const std::string& dataset_name, std::string_view entry, std::string_view base,
+                 std::optional<std::string> object_path) {
+    if (is_url(entry)) {
+      std::string_view local = entry;
+      bool is_file_url = false;
+      for (std::string_view prefix : {"file://localhost/", "file:///"}) {
+        if (local.size() >= prefix.size() && ends_with_icase(local.substr(0, prefix.size()), prefix)) {
+          local.remove_prefix(prefix.size() - 1);  // keep the leading '/'
+          is_file_url = true;
+          break;
+        }
+      }
+      if (!is_file_url) {
+        reject(dataset_name, std::string(entry),
+               make_error(ErrorKind::kUnsupportedFormat,
+                          "remote URLs are not supported: " + std::string(entry)));
+        return;
+      }
+      add(dataset_name, normalize_path(local, base), std::move(object_path));
+      return;
+    }
+    add(dataset_name, normalize_path(entry, base), std::move(object_path));
+  }
+
+  void warn(std::string message) { fs_.warnings.push_back(std::move(message)); }
+  Fileset take() && { return std::move(fs_); }
+
+ private:
+  static constexpr std::size_t kNoDuplicate = static_cast<std::size_t>(-1);
+  struct Seen {
+    std::string first_dataset;
+    std::size_t duplicate;
+  };
+  Fileset fs_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::unordered_map<std::string, Seen> seen_;
+};
+
+Error json_error(std::string_view source, const std::string& why) {
+  return make_error(ErrorKind::kCorrupt, "fileset JSON " + std::string(source) + ": " + why);
+}
+
+// One file's value in a {"path": value} mapping: null, a string, or a preprocessed entry.
+Result<std::optional<std::string>> object_path_of(const OrderedJson& value,
+                                                  std::string_view source,
+                                                  const std::string& dataset,
+                                                  const std::string& path) {
+  const OrderedJson* v = &value;
+  if (value.is_object()) {
+    auto it = value.find("object_path");
+    if (it == value.end()) return std::optional<std::string>{};
+    v = &*it;
+  }
+  if (v->is_null()) return std::optional<std::string>{};
+  if (v->is_string()) {
+    auto s = v->get<std::string>();
+    if (s.empty()) return std::optional<std::string>{};
+    return std::optional<std::string>{std::move(s)};
+  }
+  return json_error(source, "dataset '" + dataset + "', file '" + path +
+                                "': object path must be a string or null, not " +
+                                std::string(v->type_name()));
+}
+
+Status add_file_list(Builder& b, const OrderedJson& list, std::string_view source,
+                     const std::string& dataset, const std::string& cwd) {
+  for (const auto& item : list) {
+    if (!item.is_string()) {
+      return json_error(source, "dataset '" + dataset + "': file list entries must be strings, not " +
+                                    std::string(item.type_name()));
+    }
+    auto entry = item.get<std::string>();
+    if (entry.empty()) return json_error(source, "dataset '" + dataset + "': empty file path");
+    b.add_entry(dataset, entry, cwd, std::nullopt);
+  }
+  return {};
+}
+
+Status add_file_map(Builder& b, const OrderedJson& map, std::string_view source,
+                    const std::string& dataset, const std::string& cwd) {
+  for (const auto& [path, value] : map.items()) {
+    if (path.empty()) return json_error(source, "dataset '" + dataset + "': empty file path");
+    auto obj = object_path_of(value, source, dataset, path);
+    if (!obj) return std::move(obj).error();
+    b.add_entry(dataset, path, cwd, std::move(*obj));
+  }
+  return {};
+}
+
+Status add_fileset_json(Builder& b, std::string_view text, std::string_view source,
+                        const std::string& cwd) {
+  OrderedJson doc;
+  try {
+    doc = OrderedJson::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return json_error(source, std::string("invalid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) {
+    return json_error(source, std::string("top level must be an object of datasets, not ") +
+                                  doc.type_name());
+  }
+  for (const auto& [name, info] : doc.items()) {
+    b.dataset(name);
+    Status st;
+    if (info.is_array()) {
+      st = add_file_list(b, info, source, name, cwd);
+    } else if (info.is_object()) {
+      auto files = info.find("files");
+      if (files == info.end()) {
+        st = add_file_map(b, info, source, name, cwd);  // coffea: a dict without "files"
+      } else {
+        if (auto md = info.find("metadata"); md != info.end()) b.set_metadata(name, *md);
+        if (files->is_object()) {
+          st = add_file_map(b, *files, source, name, cwd);
+        } else if (files->is_array()) {
+          st = add_file_list(b, *files, source, name, cwd);
+        } else {
+          st = json_error(source, "dataset '" + name +
+                                      "': \"files\" must be an object or an array, not " +
+                                      files->type_name());
+        }
+      }
+    } else {
+      st = json_error(source, "dataset '" + name + "' must be an object or an array, not " +
+                                  info.type_name());
+    }
+    if (!st) return st;
+  }
+  return {};
+}
+
+Status add_list_file(Builder& b, io::FileSystem& fs, const std::string& list_path,
+                     const std::string& dataset) {
+  auto text = read_text(fs, list_path, "list file");
+  if (!text) return std::move(text).error();
+  std::string base = parent_dir(list_path);
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    b.add_entry(dataset, line, base, std::nullopt);
+  }
+  return {};
+}
+
+Status walk(Builder& b, io::FileSystem& fs, const std::string& dir, const ExpandOptions& options,
+            int depth, std::vector<std::string>& found) {
+  if (depth > options.max_depth) {
+    return make_error(ErrorKind::kInconsistent,
+                      "directory " + dir + ": deeper than " + std::to_string(options.max_depth) +
+                          " levels (symlink loop?)");
+  }
+  auto names = fs.list_dir(dir);
+  if (!names) {
+    return make_error(names.error().kind, "directory " + dir + ": " + names.error().message);
+  }
+  for (const auto& name : *names) {
+    if (name == "." || name == "..") continue;
+    std::string child = dir == "/" ? "/" + name : dir + "/" + name;
+    auto st = fs.stat(child);
+    if (!st) {
+      // A dangling symlink or a file removed during the walk: not worth failing the run.
+      b.warn("skipping " + child + ": " + st.error().message);
+      continue;
+    }
+    if (st->is_directory) {
+      if (auto s = walk(b, fs, child, options, depth + 1, found); !s) return s;
+    } else if (options.glob.empty() || ::fnmatch(options.glob.c_str(), name.c_str(), 0) == 0) {
+      found.push_back(std::move(child));
+    }
+  }
+  return {};
+}
+
+Status add_directory(Builder& b, io::FileSystem& fs, const std::string& dir,
+                     const ExpandOptions& options, const std::string& dataset) {
+  std::vector<std::string> found;
+  if (auto s = walk(b, fs, dir, options, 0, found); !s) return s;
+  std::sort(found.begin(), found.end());
+  if (found.empty()) {
+    b.warn("directory " + dir + ": no files" +
+           (options.glob.empty() ? std::string() : " matching '" + options.glob + "'"));
+  }
+  for (auto& f : found) b.add(dataset, std::move(f), std::nullopt);
+  return {};
+}
+
+Status add_input(Builder& b, io::FileSystem& fs, const std::string& input,
+                 const ExpandOptions& options, const std::string& cwd) {
+  const std::string& dataset = options.dataset;
+  if (input.empty()) return make_error(ErrorKind::kMissing, "empty input path");
+  if (input.front() == '@') {
+    if (input.size() == 1) return make_error(ErrorKind::kMissing, "'@' without a list file name");
+    return add_list_file(b, fs, normalize_path(std::string_view(input).substr(1), cwd), dataset);
+  }
+  if (is_url(input)) {
+    b.add_entry(dataset, input, cwd, std::nullopt);  // rejected, or a file:// path
+    return {};
+  }
+  std::string path = normalize_path(input, cwd);
+  auto st = fs.stat(path);
+  if (!st) return make_error(st.error().kind, "input " + input + ": " + st.error().message);
+  if (st->is_directory) return add_directory(b, fs, path, options, dataset);
+  bool json_suffix = ends_with_icase(path, ".json");
+  if (json_suffix || (static_cast<std::uint64_t>(st->size) <= kMaxTextFile &&
+                      starts_like_json_object(fs, path))) {
+    auto text = read_text(fs, path, "fileset JSON");
+    if (!text) return std::move(text).error();
+    if (json_suffix) return add_fileset_json(b, *text, path, cwd);
+    // Recognized by content: only a document that parses as an object is a fileset; anything
+    // else starting with '{' is just a (strange) data file that extraction will classify.
+    try {
+      if (OrderedJson::parse(*text).is_object()) return add_fileset_json(b, *text, path, cwd);
+    } catch (const nlohmann::json::parse_error&) {
+    }
+  }
+  b.add(dataset, std::move(path), std::nullopt);
+  return {};
+}
+
+}  // namespace
+
+const Dataset* Fileset::find_dataset(std::string_view name) const {
+  for (const auto& d : datasets)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+bool is_url(std::string_view entry) noexcept {
+  auto sep = entry.find("://");
+  if (sep == std::string_view::npos || sep == 0) return false;
+  if (std::isalpha(static_cast<unsigned char>(entry[0])) == 0) return false;
+  for (std::size_t i = 1; i < sep; ++i) {
+    auto c = static_cast<unsigned char>(entry[i]);
+    if (std::isalnum(c) == 0 && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+std::string normalize_path(std::string_view path, std::string_view base) {
+  std::filesystem::path p{std::string(path)};
+  if (p.is_relative()) p = std::filesystem::path(std::string(base)) / p;
+  auto s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+Result<Fileset> parse_fileset_json(std::string_view text, std::string_view source,
+                                   const std::string& cwd) {
+  Builder b;
+  if (auto s = add_fileset_json(b, text, source, cwd); !s) return s.error();
+  return std::move(b).take();
+}
+
+Result<Fileset> expand(std::span<const std::string> inputs, const ExpandOptions& options,
+                       io::FileSystem& fs) {
+  std::string cwd = options.cwd.empty() ? std::filesystem::current_path().string()
+                                        : normalize_path(options.cwd, "/");
+  Builder b;
+  for (const auto& input : inputs) {
+    if (auto s = add_input(b, fs, input, options, cwd); !s) return s.error();
+  }
+  return std::move(b).take();
+}
+
+}  // namespace mpiprep::fileset
