@@ -34,13 +34,14 @@ template <std::size_t N>
                     [](unsigned char a, std::byte b) { return a == static_cast<unsigned char>(b); });
 }
 
-// Where the HDF5 superblock starts, or nullopt when no signature is at any allowed offset.
-// One 8-byte read per candidate: at most log2(size) - 8 reads past offset 0.
+// Where the HDF5 superblock starts, or nullopt when no signature is at any allowed offset from
+// `from` (0 or a power of two >= 512) on. One 8-byte read per candidate: at most
+// log2(size) - 8 reads past offset 0.
 [[nodiscard]] inline Result<std::optional<std::uint64_t>> find_hdf5_superblock(
-    io::RandomAccessFile& file) {
+    io::RandomAccessFile& file, std::uint64_t from = 0) {
   const std::uint64_t size = file.size();
   std::array<std::byte, kHdf5.size()> buf{};
-  for (std::uint64_t off = 0; off + kHdf5.size() <= size;
+  for (std::uint64_t off = from; off + kHdf5.size() <= size;
        off = (off == 0 ? kHdf5FirstUserBlockOffset : off * 2)) {
     auto n = file.pread(off, buf);
     if (!n.ok()) return n.error();

@@ -13,7 +13,8 @@
 //   vlen sequence    "vlen(<base>)".
 //   reference        "ref(object)", "ref(region)" (h5py's ref_dtype / regionref_dtype).
 //   opaque           "opaque(N)" or "opaque(N,tag)": numpy would say "|VN" and lose the tag.
-//   bitfield         "bitfield(<uN)" (byte order and size as for unsigned integers).
+//   bitfield         read as the unsigned integer of its size, as h5py does: PyTables stores
+//                    its bool columns as 8-bit bitfields and h5py reports "|u1".
 //   time             "time(N)" (deprecated HDF5 class, never written by h5py or netCDF).
 #include "extract/hdf5/dtype.hpp"
 
@@ -68,7 +69,7 @@ std::string describe(hid_t t, bool nested, int depth) {
       return "string(" + std::to_string(size) + "," + enc + ")";
     }
     case H5T_BITFIELD:
-      return "bitfield(" + number(t, 'u') + ")";
+      return number(t, 'u');
     case H5T_OPAQUE: {
       std::string s = "opaque(" + std::to_string(h5::type_size(t));
       if (std::string tag = h5::opaque_tag(t); !tag.empty()) s += "," + tag;

@@ -162,7 +162,7 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& /*opt
 
   // Name truncation ourselves: the superblock records where the file should end.
   auto truncation = [&]() -> std::optional<Error> {
-    if (sb.length > 0 && sb_bytes->size() < sb.length)
+    if (sb_bytes->size() < 16 || (sb.length > 0 && sb_bytes->size() < sb.length))
       return make_error(ErrorKind::kTruncated,
                         "file ends inside the HDF5 superblock at offset " + std::to_string(sb_offset) +
                             " (" + std::to_string(size) + " bytes)");

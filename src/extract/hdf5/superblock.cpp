@@ -46,10 +46,12 @@ SuperblockInfo parse_superblock(std::span<const std::byte> sb) noexcept {
   info.version = version;
   const std::size_t eof_at = addr_start + 2 * offsets;
   if (sb.size() >= eof_at + offsets) {
-    const std::uint64_t base = read_le(sb, addr_start, offsets);
+    // Unlike other addresses the stored EOF is absolute (it already includes a user block):
+    // libhdf5 checks "eof + base_addr < stored_eof" with eof measured past the base.
     const std::uint64_t eof = read_le(sb, eof_at, offsets);
-    const std::uint64_t undefined = offsets == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * offsets)) - 1;
-    if (eof != undefined && base != undefined) info.end_of_file = base + eof;
+    const std::uint64_t undefined =
+        offsets == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * offsets)) - 1;
+    if (eof != undefined) info.end_of_file = eof;
   }
   return info;
 }
