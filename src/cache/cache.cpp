@@ -1,0 +1,379 @@
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "cache_file.hpp"
+#include "cache_impl.hpp"
+#include "mpiprep/extract/extractor.hpp"
+#include "posix.hpp"
+
+#ifndef MPIPREP_VERSION
+#define MPIPREP_VERSION "0.0.0"
+#endif
+
+namespace mpiprep::cache {
+namespace {
+
+constexpr std::array<std::string_view, kNumVerdicts> kVerdictNames = {
+    "hit",          "miss_new",    "miss_changed_size", "miss_changed_mtime",
+    "miss_options", "miss_version", "miss_retry"};
+
+constexpr std::array<std::string_view, 4> kLoadStatusNames = {"loaded", "missing", "corrupt",
+                                                              "foreign"};
+
+ExtractorVersionFn or_default(ExtractorVersionFn fn) {
+  return fn != nullptr ? fn : &extract::extractor_version;
+}
+
+}  // namespace
+
+std::string_view writer_version() noexcept { return "mpiprep " MPIPREP_VERSION; }
+
+std::string_view verdict_name(Verdict v) noexcept {
+  auto i = static_cast<std::size_t>(v);
+  return i < kVerdictNames.size() ? kVerdictNames[i] : std::string_view("unknown");
+}
+
+std::string_view load_status_name(LoadStatus s) noexcept {
+  auto i = static_cast<std::size_t>(s);
+  return i < kLoadStatusNames.size() ? kLoadStatusNames[i] : std::string_view("unknown");
+}
+
+bool is_transient(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::kMissing:
+    case ErrorKind::kPermission:
+    case ErrorKind::kIo:
+    case ErrorKind::kTimeout:
+    case ErrorKind::kInternal:
+      return true;
+    case ErrorKind::kNone:
+    case ErrorKind::kTruncated:
+    case ErrorKind::kCorrupt:
+    case ErrorKind::kUnsupportedFormat:
+    case ErrorKind::kUnsupportedVersion:
+    case ErrorKind::kUnsupportedCompression:
+    case ErrorKind::kNotFound:
+    case ErrorKind::kInconsistent:
+      return false;
+  }
+  return true;  // a kind this build does not know: retry rather than trust
+}
+
+// ---- Impl ---------------------------------------------------------------------------------
+
+std::string_view Cache::Impl::path_of(Slot s) const {
+  if (s >= 0) return base.files.path.at(static_cast<std::size_t>(s));
+  return overlay[static_cast<std::size_t>(~s)].rec.meta.path;
+}
+
+RowInfo Cache::Impl::row_info(Slot s) const {
+  RowInfo r;
+  if (s >= 0) {
+    const auto& fi = base.files;
+    const auto i = static_cast<std::size_t>(s);
+    r.size = fi.size[i];
+    r.mtime_ns = fi.mtime_ns[i];
+    r.format = static_cast<FileFormat>(fi.format[i]);
+    r.error_kind = static_cast<ErrorKind>(fi.error_kind[i]);
+    r.extract_seconds = fi.extract_seconds[i];
+    r.bytes_read = fi.bytes_read[i];
+    r.options_hash = fi.options_hash[i];
+    r.extractor_version = fi.extractor_version[i];
+    r.n_objects = static_cast<std::size_t>(fi.object_offsets[i + 1] - fi.object_offsets[i]);
+  } else {
+    const FileRec& rec = overlay[static_cast<std::size_t>(~s)].rec;
+    r.size = rec.meta.size;
+    r.mtime_ns = rec.meta.mtime_ns;
+    r.format = rec.meta.format;
+    r.error_kind = rec.meta.error_kind;
+    r.extract_seconds = rec.meta.extract_seconds;
+    r.bytes_read = rec.meta.bytes_read;
+    r.options_hash = rec.options_hash;
+    r.extractor_version = rec.extractor_version;
+    r.n_objects = rec.objects.size();
+  }
+  return r;
+}
+
+Verdict Cache::Impl::verdict(Slot s, std::int64_t size, std::int64_t mtime_ns,
+                             std::uint64_t options_hash) const {
+  const RowInfo r = row_info(s);
+  if (r.size != size) return Verdict::kMissChangedSize;
+  if (r.mtime_ns != mtime_ns) return Verdict::kMissChangedMtime;
+  if (r.options_hash != options_hash) return Verdict::kMissOptions;
+  if (r.extractor_version != version_fn(r.format)) return Verdict::kMissVersion;
+  if (r.error_kind != ErrorKind::kNone && is_transient(r.error_kind)) return Verdict::kMissRetry;
+  return Verdict::kHit;
+}
+
+FileRec Cache::Impl::record(Slot s) const {
+  if (s >= 0) return row_to_rec(base, static_cast<std::size_t>(s));
+  return overlay[static_cast<std::size_t>(~s)].rec;
+}
+
+FileMeta Cache::Impl::materialize(Slot s) const {
+  if (s >= 0) return rec_to_meta(row_to_rec(base, static_cast<std::size_t>(s)), pool);
+  return rec_to_meta(overlay[static_cast<std::size_t>(~s)].rec, pool);
+}
+
+void Cache::Impl::rebuild_index() {
+  index.clear();
+  index.reserve(base.files.rows() + overlay.size());
+  for (std::size_t i = 0; i < base.files.rows(); ++i)
+    index.emplace(base.files.path.at(i), static_cast<Slot>(i));
+  for (std::size_t j = 0; j < overlay.size(); ++j)
+    if (overlay[j].live) index[overlay[j].rec.meta.path] = ~static_cast<Slot>(j);
+}
+
+void Cache::Impl::adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum) {
+  base = std::move(t);
+  fill_pool(base, pool);
+  overlay.clear();
+  erased.clear();
+  put_count = 0;
+  generation = gen;
+  checksum = sum;
+  from_file = true;
+  rebuild_index();
+}
+
+Tables Cache::Impl::build_tables() const {
+  std::vector<std::pair<std::string_view, Slot>> live(index.begin(), index.end());
+  // Sorted rows make the file independent of insertion order and put common path prefixes
+  // next to each other, which deflate rewards.
+  std::sort(live.begin(), live.end());
+  TablesBuilder b(pool);
+  for (const auto& [path, slot] : live) b.add(record(slot));
+  return b.finish();
+}
+
+std::size_t Cache::Impl::merge_newer(Impl&& newer) {
+  // Re-home our records' schema ids into the newer cache's pool.
+  std::unordered_map<std::int64_t, std::int64_t> schema_map;
+  auto rehome = [&](FileRec rec) {
+    for (auto& o : rec.objects) {
+      if (o.schema < 0) continue;
+      auto it = schema_map.find(o.schema);
+      if (it == schema_map.end())
+        it = schema_map.emplace(o.schema, newer.pool.intern_copy(pool.at(o.schema))).first;
+      o.schema = it->second;
+    }
+    return rec;
+  };
+  std::deque<OverlayEntry> merged;
+  for (const auto& [path, slot] : index) {
+    const bool touched = slot < 0 && overlay[static_cast<std::size_t>(~slot)].touched;
+    if (!touched && newer.index.count(path) != 0) continue;  // theirs is newer
+    merged.push_back(OverlayEntry{rehome(record(slot)), touched, true});
+  }
+  base = std::move(newer.base);
+  pool = std::move(newer.pool);
+  overlay = std::move(merged);
+  generation = newer.generation;
+  checksum = newer.checksum;
+  from_file = newer.from_file;
+  rebuild_index();
+  for (const auto& p : erased) {
+    auto it = index.find(p);
+    if (it == index.end()) continue;
+    if (it->second < 0) overlay[static_cast<std::size_t>(~it->second)].live = false;
+    index.erase(it);
+  }
+  std::size_t taken = 0;
+  for (const auto& [path, slot] : index) taken += slot >= 0 ? 1 : 0;
+  return taken;
+}
+
+// ---- Cache ----------------------------------------------------------------------------------
+
+Cache::Cache(ExtractorVersionFn extractor_version) : impl_(std::make_unique<Impl>()) {
+  impl_->version_fn = or_default(extractor_version);
+}
+Cache::~Cache() = default;
+Cache::Cache(Cache&&) noexcept = default;
+Cache& Cache::operator=(Cache&&) noexcept = default;
+
+Cache::Loaded Cache::load(const std::string& path, const LoadOptions& opts,
+                          ExtractorVersionFn extractor_version) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Loaded out{Cache(extractor_version), LoadReport{}};
+  ReadOutcome r = read_cache_file(path, opts.max_table_bytes, /*header_only=*/false);
+  out.report.status = r.status;
+  out.report.reason = r.reason;
+  out.report.file_bytes = r.file_bytes;
+  if (r.status == LoadStatus::kLoaded) {
+    out.report.generation = r.header.generation;
+    out.cache.impl_->adopt(std::move(r.tables), r.header.generation, r.header.checksum);
+  } else if (r.status != LoadStatus::kMissing && r.movable && opts.move_aside) {
+    auto moved = posix::move_aside(path);
+    if (moved.ok())
+      out.report.moved_to = *moved;
+    else
+      out.report.reason += "; could not move it aside: " + moved.error().message;
+  }
+  out.report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+Verdict Cache::check(std::string_view path, std::int64_t size, std::int64_t mtime_ns,
+                     std::uint64_t options_hash) const {
+  auto it = impl_->index.find(path);
+  if (it == impl_->index.end()) return Verdict::kMissNew;
+  return impl_->verdict(it->second, size, mtime_ns, options_hash);
+}
+
+std::optional<FileMeta> Cache::lookup(std::string_view path, std::int64_t size,
+                                      std::int64_t mtime_ns, std::uint64_t options_hash) const {
+  auto it = impl_->index.find(path);
+  if (it == impl_->index.end()) return std::nullopt;
+  if (impl_->verdict(it->second, size, mtime_ns, options_hash) != Verdict::kHit)
+    return std::nullopt;
+  return impl_->materialize(it->second);
+}
+
+Classification Cache::classify(std::span<const SurveyEntry> entries,
+                               std::uint64_t options_hash) const {
+  Classification c;
+  c.verdicts.reserve(entries.size());
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(entries.size());
+  for (const auto& e : entries) {
+    Verdict v = check(e.path, e.size, e.mtime_ns, options_hash);
+    c.verdicts.push_back(v);
+    ++c.counts[static_cast<std::size_t>(v)];
+    seen.insert(e.path);
+  }
+  for (const auto& [path, slot] : impl_->index) {
+    (void)slot;
+    if (seen.count(path) == 0) c.removed.emplace_back(path);
+  }
+  std::sort(c.removed.begin(), c.removed.end());
+  return c;
+}
+
+std::optional<FileMeta> Cache::get(std::string_view path) const {
+  auto it = impl_->index.find(path);
+  if (it == impl_->index.end()) return std::nullopt;
+  return impl_->materialize(it->second);
+}
+
+std::optional<RowInfo> Cache::info(std::string_view path) const {
+  auto it = impl_->index.find(path);
+  if (it == impl_->index.end()) return std::nullopt;
+  return impl_->row_info(it->second);
+}
+
+bool Cache::contains(std::string_view path) const { return impl_->index.count(path) != 0; }
+
+void Cache::put(FileMeta meta, std::uint64_t options_hash) {
+  Impl& im = *impl_;
+  const std::int32_t version = im.version_fn(meta.format);
+  FileRec rec = meta_to_rec(std::move(meta), im.pool, options_hash, version);
+  ++im.put_count;
+  im.erased.erase(rec.meta.path);
+  auto it = im.index.find(rec.meta.path);
+  if (it != im.index.end() && it->second < 0) {
+    // Replace in place: drop the key first, it views the string being replaced.
+    const auto j = static_cast<std::size_t>(~it->second);
+    im.index.erase(it);
+    im.overlay[j] = OverlayEntry{std::move(rec), true, true};
+    im.index.emplace(im.overlay[j].rec.meta.path, ~static_cast<Slot>(j));
+    return;
+  }
+  if (it != im.index.end()) im.index.erase(it);  // a base row, now superseded
+  im.overlay.push_back(OverlayEntry{std::move(rec), true, true});
+  const auto j = im.overlay.size() - 1;
+  im.index.emplace(im.overlay[j].rec.meta.path, ~static_cast<Slot>(j));
+}
+
+std::size_t Cache::erase(std::span<const std::string> paths) {
+  Impl& im = *impl_;
+  std::size_t n = 0;
+  for (const auto& p : paths) {
+    im.erased.insert(p);
+    auto it = im.index.find(p);
+    if (it == im.index.end()) continue;
+    if (it->second < 0) im.overlay[static_cast<std::size_t>(~it->second)].live = false;
+    im.index.erase(it);
+    ++n;
+  }
+  return n;
+}
+
+std::size_t Cache::size() const noexcept { return impl_->index.size(); }
+std::size_t Cache::put_count() const noexcept { return impl_->put_count; }
+std::uint64_t Cache::generation() const noexcept { return impl_->generation; }
+
+std::vector<std::string> Cache::paths() const {
+  std::vector<std::string> out;
+  out.reserve(impl_->index.size());
+  for (const auto& [path, slot] : impl_->index) {
+    (void)slot;
+    out.emplace_back(path);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ---- inspection ------------------------------------------------------------------------------
+
+Status verify(const std::string& path) {
+  ReadOutcome r = read_cache_file(path, LoadOptions{}.max_table_bytes, false);
+  if (r.status == LoadStatus::kLoaded) return Status::success();
+  if (r.status == LoadStatus::kMissing)
+    return make_error(ErrorKind::kMissing, "no cache at " + path);
+  return make_error(r.kind, r.reason);
+}
+
+Result<CacheSummary> summary(const std::string& path) {
+  ReadOutcome r = read_cache_file(path, LoadOptions{}.max_table_bytes, false);
+  if (r.status == LoadStatus::kMissing) return make_error(ErrorKind::kMissing, "no cache at " + path);
+  if (r.status != LoadStatus::kLoaded) return make_error(r.kind, r.reason);
+  const Tables& t = r.tables;
+  CacheSummary s;
+  s.path = path;
+  s.file_bytes = r.file_bytes;
+  s.format_version = r.header.format_version;
+  s.generation = r.header.generation;
+  s.writer_version = r.header.writer_version;
+  s.created_utc = r.header.created_utc;
+  s.checksum = r.header.checksum;
+  s.files = t.files.rows();
+  s.objects = t.objects.rows();
+  s.schemas = t.schemas.hash.size();
+  s.schema_columns = t.schema_columns.name.size();
+  s.clusters = t.clusters.size();
+  for (std::size_t i = 0; i < s.files; ++i) {
+    ++s.by_format[std::string(format_name(static_cast<FileFormat>(t.files.format[i])))];
+    auto k = static_cast<ErrorKind>(t.files.error_kind[i]);
+    if (k != ErrorKind::kNone) ++s.failures_by_kind[std::string(error_kind_name(k))];
+  }
+  return s;
+}
+
+std::string format_summary(const CacheSummary& s) {
+  std::string out;
+  out += fmt::format("cache      : {}\n", s.path);
+  out += fmt::format("size       : {} bytes\n", s.file_bytes);
+  out += fmt::format("format     : {} v{}, written by {} at {}\n", kFormatName, s.format_version,
+                     s.writer_version, s.created_utc);
+  out += fmt::format("generation : {}   checksum xxh64 {:016x}\n", s.generation, s.checksum);
+  out += fmt::format("files      : {}", s.files);
+  for (const auto& [name, n] : s.by_format) out += fmt::format("   {} {}", name, n);
+  out += "\n";
+  std::size_t failed = 0;
+  for (const auto& [kind, n] : s.failures_by_kind) failed += n;
+  out += fmt::format("failures   : {}", failed);
+  for (const auto& [kind, n] : s.failures_by_kind) out += fmt::format("   {} {}", kind, n);
+  out += "\n";
+  out += fmt::format("objects    : {}   clusters {}\n", s.objects, s.clusters);
+  out += fmt::format("schemas    : {} distinct, {} columns stored\n", s.schemas, s.schema_columns);
+  return out;
+}
+
+}  // namespace mpiprep::cache

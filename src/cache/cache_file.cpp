@@ -1,0 +1,210 @@
+#include "cache_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include <fmt/format.h>
+
+#include "posix.hpp"
+
+namespace mpiprep::cache {
+namespace {
+
+template <typename T>
+h5::Elem elem_for(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kEnumFormat: return h5::Elem::kEnumFormat;
+    case ColumnKind::kEnumErrorKind: return h5::Elem::kEnumErrorKind;
+    case ColumnKind::kPlain: break;
+  }
+  return h5::elem_of<T>();
+}
+
+// Maps the file's enum values to this build's codes by member name, so a reordering of
+// ErrorKind or FileFormat in a later version cannot misread old caches. Names this build does
+// not know become kInternal (a transient kind: the file is simply re-extracted) or kUnknown.
+void remap_enum(std::vector<std::uint8_t>& values, const h5::EnumTable& table, ColumnKind kind) {
+  std::uint8_t map[256];
+  const std::uint8_t fallback = kind == ColumnKind::kEnumFormat
+                                    ? static_cast<std::uint8_t>(FileFormat::kUnknown)
+                                    : static_cast<std::uint8_t>(ErrorKind::kInternal);
+  std::fill(std::begin(map), std::end(map), fallback);
+  for (const auto& [value, name] : table.members)
+    map[value] = kind == ColumnKind::kEnumFormat
+                     ? static_cast<std::uint8_t>(format_from_name(name))
+                     : static_cast<std::uint8_t>(error_kind_from_name(name));
+  for (auto& v : values) v = map[v];
+}
+
+ReadOutcome rejected(LoadStatus status, ErrorKind kind, std::string reason, bool movable) {
+  ReadOutcome out;
+  out.status = status;
+  out.kind = kind;
+  out.reason = std::move(reason);
+  out.movable = movable;
+  return out;
+}
+
+ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bool header_only,
+                      std::uint64_t file_bytes) {
+  h5::Handle fapl = h5::sec2_fapl();
+  hid_t fid = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+  if (fid < 0)
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                    "not a readable HDF5 file: " + h5::take_error_stack(), true);
+  h5::Handle file(fid, H5Fclose);
+
+  ReadOutcome out;
+  out.file_bytes = file_bytes;
+  Header& hd = out.header;
+  auto format = h5::read_string_attr(file.get(), "format");
+  if (!format)
+    return rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedFormat,
+                    "an HDF5 file without a 'format' attribute: not an mpiprep cache", true);
+  hd.format = *format;
+  if (hd.format != kFormatName)
+    return rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedFormat,
+                    fmt::format("format attribute is '{}', not '{}'", hd.format, kFormatName),
+                    true);
+  auto version = h5::read_int_attr(file.get(), "format_version");
+  if (!version) throw h5::StructureError("no 'format_version' attribute");
+  if (*version > kFormatVersion)
+    return rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedVersion,
+                    fmt::format("cache format version {} is newer than this mpiprep's {}",
+                                *version, kFormatVersion),
+                    true);
+  if (*version < 1) throw h5::StructureError(fmt::format("format version {} is invalid", *version));
+  hd.format_version = static_cast<std::int32_t>(*version);
+  auto generation = h5::read_u64_attr(file.get(), "generation");
+  auto checksum = h5::read_u64_attr(file.get(), "checksum");
+  if (!generation || !checksum) throw h5::StructureError("no 'generation' or 'checksum' attribute");
+  hd.generation = *generation;
+  hd.checksum = *checksum;
+  hd.writer_version = h5::read_string_attr(file.get(), "writer_version").value_or("");
+  hd.created_utc = h5::read_string_attr(file.get(), "created_utc").value_or("");
+  if (header_only) {
+    out.status = LoadStatus::kLoaded;
+    return out;
+  }
+
+  Tables& t = out.tables;
+  std::vector<std::pair<std::vector<std::uint8_t>*, std::pair<h5::EnumTable, ColumnKind>>> enums;
+  for_each_dataset(t, [&](const std::string& name, auto& vec, ColumnKind kind) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    h5::EnumTable table;
+    h5::read_dataset(file.get(), name, elem_for<T>(kind), max_table_bytes, file_bytes,
+                     kind == ColumnKind::kPlain ? nullptr : &table,
+                     [&vec](std::uint64_t n) -> void* {
+                       vec.resize(static_cast<std::size_t>(n));
+                       return vec.data();
+                     });
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (kind != ColumnKind::kPlain) enums.push_back({&vec, {std::move(table), kind}});
+    }
+  });
+  file.close("close " + path);
+
+  // The checksum covers the bytes as written, so enum values are remapped only afterwards.
+  const std::uint64_t computed = content_checksum(t, hd.format_version, hd.generation);
+  if (computed != hd.checksum)
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                    fmt::format("checksum mismatch: stored {:016x}, computed {:016x}",
+                                hd.checksum, computed),
+                    true);
+  for (auto& [vec, te] : enums) remap_enum(*vec, te.first, te.second);
+  if (Status s = validate(t); !s.ok())
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, "structure: " + s.error().message,
+                    true);
+  out.status = LoadStatus::kLoaded;
+  return out;
+}
+
+}  // namespace
+
+ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes,
+                            bool header_only) {
+  h5::ErrorSilencer quiet;
+  auto size = posix::file_size(path);
+  if (!size.ok()) {
+    // A directory or special file where the cache should be is not ours to read, but it is in
+    // the way: report it as corrupt; unreadable (EACCES, EIO) is reported without moving.
+    bool movable = size.error().kind == ErrorKind::kCorrupt;
+    return rejected(LoadStatus::kCorrupt, size.error().kind, size.error().message, movable);
+  }
+  if (!size->has_value()) return rejected(LoadStatus::kMissing, ErrorKind::kMissing, "", false);
+  const std::uint64_t file_bytes = **size;
+  {
+    // HDF5 reports an unreadable file as "unable to open"; say why in our own words first.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      return rejected(LoadStatus::kCorrupt, ErrorKind::kPermission,
+                      fmt::format("cannot open cache {}: {}", path, std::strerror(err)), false);
+    }
+    ::close(fd);
+  }
+  ReadOutcome out;
+  try {
+    out = read_impl(path, max_table_bytes, header_only, file_bytes);
+  } catch (const h5::StructureError& e) {
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
+  } catch (const h5::H5Error& e) {
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
+  } catch (const std::bad_alloc&) {
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                    "tables too large to load (out of memory)", true);
+  } catch (const std::length_error& e) {
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
+  }
+  out.file_bytes = file_bytes;
+  return out;
+}
+
+std::vector<std::uint64_t> dataset_sizes(const Tables& t) {
+  std::vector<std::uint64_t> sizes;
+  for_each_dataset(t, [&sizes](const std::string&, const auto& vec, ColumnKind) {
+    sizes.push_back(vec.size());
+  });
+  return sizes;
+}
+
+void write_cache_file(const WritePlan& plan, const Tables* tables, hid_t fapl, bool parallel) {
+  h5::Handle file = h5::checked(H5Fcreate(plan.temp_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl),
+                                H5Fclose, "create " + plan.temp_path);
+  for (const char* g : kGroups) h5::create_group(file.get(), g);
+
+  h5::Handle dxpl = parallel ? h5::collective_dxpl() : h5::default_dxpl();
+  // Ranks without tables walk an empty Tables for the names and element types; the sizes
+  // come from the plan, identical everywhere, as parallel HDF5 requires for creation.
+  static const Tables kEmpty{};
+  const Tables& walk = tables != nullptr ? *tables : kEmpty;
+  std::size_t i = 0;
+  for_each_dataset(walk, [&](const std::string& name, const auto& vec, ColumnKind kind) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    if (i >= plan.sizes.size()) throw h5::H5Error("write plan has too few dataset sizes");
+    h5::WriteSpec spec;
+    spec.n = plan.sizes[i++];
+    spec.compress = plan.compress;
+    if (tables != nullptr) {
+      if (vec.size() != spec.n) throw h5::H5Error("write plan disagrees with the tables: " + name);
+      spec.data = vec.data();
+    }
+    h5::write_dataset(file.get(), name, elem_for<T>(kind), spec, dxpl.get(), tables != nullptr);
+  });
+
+  const Header& hd = plan.header;
+  h5::write_string_attr(file.get(), "format", hd.format);
+  h5::write_i32_attr(file.get(), "format_version", hd.format_version);
+  h5::write_u64_attr(file.get(), "generation", hd.generation);
+  h5::write_string_attr(file.get(), "writer_version", hd.writer_version);
+  h5::write_string_attr(file.get(), "created_utc", hd.created_utc);
+  h5::write_u64_attr(file.get(), "checksum", hd.checksum);
+  h5::write_string_attr(file.get(), "checksum_algorithm", "xxh64");
+  file.close("close " + plan.temp_path);
+}
+
+}  // namespace mpiprep::cache

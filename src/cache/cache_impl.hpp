@@ -1,0 +1,64 @@
+// Cache::Impl: the loaded tables (columnar, read-only), the rows put during this run (an
+// overlay of compact records whose columns live in the shared SchemaPool), and one index from
+// path to either. Loading builds only the index, so a warm start costs one pass over the paths.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "mpiprep/cache/cache.hpp"
+#include "tables.hpp"
+
+namespace mpiprep::cache {
+
+struct OverlayEntry {
+  FileRec rec;
+  bool touched = false;  // put during this run (wins over a concurrently committed row)
+  bool live = true;
+};
+
+// Index slot: >= 0 is a row of `base`, < 0 is overlay entry ~slot.
+using Slot = std::int64_t;
+
+struct Cache::Impl {
+  ExtractorVersionFn version_fn = nullptr;
+  Tables base;
+  SchemaPool pool;
+  std::deque<OverlayEntry> overlay;  // a deque: entries never move, the index views their paths
+  std::unordered_map<std::string_view, Slot> index;
+  std::unordered_set<std::string> erased;  // erased this run; re-applied when merging
+  std::size_t put_count = 0;
+  std::uint64_t generation = 0;
+  std::uint64_t checksum = 0;
+  bool from_file = false;  // base came from a file (generation/checksum identify it)
+
+  [[nodiscard]] std::string_view path_of(Slot s) const;
+  [[nodiscard]] RowInfo row_info(Slot s) const;
+  [[nodiscard]] Verdict verdict(Slot s, std::int64_t size, std::int64_t mtime_ns,
+                                std::uint64_t options_hash) const;
+  [[nodiscard]] FileMeta materialize(Slot s) const;
+  // Record for a slot, schema ids in `pool`'s numbering.
+  [[nodiscard]] FileRec record(Slot s) const;
+
+  // Replaces the content by tables just loaded or written (verified).
+  void adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum);
+  void rebuild_index();
+  // Tables of every live row, sorted by path.
+  [[nodiscard]] Tables build_tables() const;
+  // Folds in a newer cache committed by someone else: its rows win except for rows put by
+  // this run; rows only we have are kept; paths erased by this run are dropped. Returns the
+  // number of rows taken from `newer`, which must be freshly loaded (no overlay).
+  std::size_t merge_newer(Impl&& newer);
+};
+
+struct CacheAccess {
+  static Cache::Impl& impl(Cache& c) { return *c.impl_; }
+  static const Cache::Impl& impl(const Cache& c) { return *c.impl_; }
+};
+
+}  // namespace mpiprep::cache

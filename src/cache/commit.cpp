@@ -1,0 +1,336 @@
+// Collective, atomic commit of the cache (invariants 1 and 5).
+//
+// Who writes: rank 0 holds the merged tables (results are gathered there). In parallel mode
+// every rank opens the temp file with MPI-IO and creates the same datasets (parallel HDF5
+// requires identical metadata calls everywhere, so rank 0 broadcasts the dataset sizes and
+// attribute values, a few hundred bytes), then rank 0 writes all elements while the other
+// ranks select none. The alternative, broadcasting the serialized tables so each rank writes
+// an even slice, moves the whole cache over the network N-1 times to save nothing: the cache
+// is tens of MB, one client writes that in well under a second, and MPI-IO's collective
+// buffering funnels data through a few aggregators anyway. Rank-0-writes moves every byte
+// exactly once and keeps the compression (parallel filtered writes) on one rank.
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "cache_file.hpp"
+#include "cache_impl.hpp"
+#include "h5.hpp"
+#include "mpiprep/cache/lock.hpp"
+#include "mpiprep/io/file_system.hpp"
+#include "posix.hpp"
+
+namespace mpiprep::cache {
+namespace {
+
+// Minimal byte (de)serializer for the two small broadcasts of a commit.
+class Writer {
+ public:
+  void u64(std::uint64_t v) { raw(&v, sizeof v); }
+  void i64(std::int64_t v) { raw(&v, sizeof v); }
+  void f64(double v) { raw(&v, sizeof v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    raw(s.data(), s.size());
+  }
+  comm::Bytes take() { return std::move(b_); }
+
+ private:
+  void raw(const void* p, std::size_t n) {
+    auto* c = static_cast<const std::byte*>(p);
+    b_.insert(b_.end(), c, c + n);
+  }
+  comm::Bytes b_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const comm::Bytes& b) : b_(b) {}
+  std::uint64_t u64() { return pod<std::uint64_t>(); }
+  std::int64_t i64() { return pod<std::int64_t>(); }
+  double f64() { return pod<double>(); }
+  std::string str() {
+    auto n = u64();
+    need(n);
+    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), static_cast<std::size_t>(n));
+    pos_ += static_cast<std::size_t>(n);
+    return s;
+  }
+
+ private:
+  template <typename T>
+  T pod() {
+    need(sizeof(T));
+    T v{};
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  void need(std::uint64_t n) const {
+    if (n > b_.size() - pos_) throw std::runtime_error("commit: truncated broadcast");
+  }
+  const comm::Bytes& b_;
+  std::size_t pos_ = 0;
+};
+
+struct Plan {
+  bool ok = true;
+  std::string error;
+  WritePlan write;
+  CommitReport report;  // path, generation, checksum, counts, merge info
+};
+
+void put_report(Writer& w, const CommitReport& r) {
+  w.str(r.path);
+  w.u64(r.generation);
+  w.u64(r.checksum);
+  w.u64(r.file_bytes);
+  w.u64(r.files);
+  w.u64(r.objects);
+  w.u64(r.schemas);
+  w.u64(r.parallel ? 1 : 0);
+  w.u64(r.merged ? 1 : 0);
+  w.u64(r.merged_rows);
+  w.str(r.merge_note);
+  w.f64(r.seconds);
+  w.f64(r.write_seconds);
+}
+
+CommitReport get_report(Reader& rd) {
+  CommitReport r;
+  r.path = rd.str();
+  r.generation = rd.u64();
+  r.checksum = rd.u64();
+  r.file_bytes = rd.u64();
+  r.files = static_cast<std::size_t>(rd.u64());
+  r.objects = static_cast<std::size_t>(rd.u64());
+  r.schemas = static_cast<std::size_t>(rd.u64());
+  r.parallel = rd.u64() != 0;
+  r.merged = rd.u64() != 0;
+  r.merged_rows = static_cast<std::size_t>(rd.u64());
+  r.merge_note = rd.str();
+  r.seconds = rd.f64();
+  r.write_seconds = rd.f64();
+  return r;
+}
+
+comm::Bytes encode(const Plan& p) {
+  Writer w;
+  w.u64(p.ok ? 1 : 0);
+  w.str(p.error);
+  const WritePlan& wp = p.write;
+  w.str(wp.temp_path);
+  w.u64(wp.sizes.size());
+  for (auto s : wp.sizes) w.u64(s);
+  w.str(wp.header.format);
+  w.i64(wp.header.format_version);
+  w.u64(wp.header.generation);
+  w.str(wp.header.writer_version);
+  w.str(wp.header.created_utc);
+  w.u64(wp.header.checksum);
+  w.u64(wp.compress ? 1 : 0);
+  put_report(w, p.report);
+  return w.take();
+}
+
+Plan decode(const comm::Bytes& b) {
+  Reader rd(b);
+  Plan p;
+  p.ok = rd.u64() != 0;
+  p.error = rd.str();
+  WritePlan& wp = p.write;
+  wp.temp_path = rd.str();
+  auto n = rd.u64();
+  if (n > 4096) throw std::runtime_error("commit: implausible plan");
+  for (std::uint64_t i = 0; i < n; ++i) wp.sizes.push_back(rd.u64());
+  wp.header.format = rd.str();
+  wp.header.format_version = static_cast<std::int32_t>(rd.i64());
+  wp.header.generation = rd.u64();
+  wp.header.writer_version = rd.str();
+  wp.header.created_utc = rd.str();
+  wp.header.checksum = rd.u64();
+  wp.compress = rd.u64() != 0;
+  p.report = get_report(rd);
+  return p;
+}
+
+[[noreturn]] void fatal(const std::string& path, const std::string& why) {
+  throw FatalError(fmt::format("cannot write cache {}: {}", path, why));
+}
+
+// Rank 0: lock, reconcile with what is on disk now, build the tables and the plan.
+Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts,
+             CacheLock& lock, Tables& tables) {
+  Plan plan;
+  CommitReport& rep = plan.report;
+  rep.path = path;
+  const std::string dir = posix::parent_dir(path);
+  if (Status s = posix::require_writable_dir(dir); !s.ok()) fatal(path, s.error().message);
+
+  LockOptions lo;
+  lo.stale_after = opts.lock_stale_after;
+  lo.wait = opts.lock_wait;
+  auto got = CacheLock::acquire(lock_path_for(path), lo);
+  if (!got.ok()) fatal(path, got.error().message);
+  lock = std::move(*got);
+
+  // Under the lock: what is on disk now may be newer than what this run loaded.
+  std::uint64_t disk_generation = 0;
+  ReadOutcome head = read_cache_file(path, LoadOptions{}.max_table_bytes, /*header_only=*/true);
+  if (head.status == LoadStatus::kLoaded) {
+    disk_generation = head.header.generation;
+    const bool same = im.from_file && head.header.generation == im.generation &&
+                      head.header.checksum == im.checksum;
+    if (!same && opts.merge_concurrent) {
+      auto disk = Cache::load(path, LoadOptions{}, im.version_fn);
+      if (disk.report.status == LoadStatus::kLoaded) {
+        rep.merged_rows = im.merge_newer(std::move(CacheAccess::impl(disk.cache)));
+        rep.merged = true;
+      } else {
+        rep.merge_note = fmt::format("the cache on disk is {} ({}), moved to {}",
+                                     load_status_name(disk.report.status), disk.report.reason,
+                                     disk.report.moved_to);
+      }
+    }
+  } else if (head.status != LoadStatus::kMissing && head.movable) {
+    // Invariant 4: a bad cache is kept aside, never overwritten blindly.
+    auto moved = posix::move_aside(path);
+    rep.merge_note = fmt::format("the cache on disk is {} ({}), moved to {}",
+                                 load_status_name(head.status), head.reason,
+                                 moved.ok() ? *moved : moved.error().message);
+  }
+
+  rep.generation = std::max(im.generation, disk_generation) + 1;
+  tables = im.build_tables();
+  rep.checksum = content_checksum(tables, kFormatVersion, rep.generation);
+  rep.files = tables.files.rows();
+  rep.objects = tables.objects.rows();
+  rep.schemas = tables.schemas.hash.size();
+
+  WritePlan& wp = plan.write;
+  wp.temp_path = fmt::format("{}.tmp-{}-{}-{:016x}", path, posix::hostname(), ::getpid(),
+                             posix::random_u64());
+  wp.sizes = dataset_sizes(tables);
+  wp.header = Header{std::string(kFormatName), kFormatVersion, rep.generation,
+                     std::string(writer_version()), posix::utc_iso(posix::now_unix()),
+                     rep.checksum};
+  wp.compress = opts.compress;
+  return plan;
+}
+
+// Rank 0, after the temp file is closed: make it durable, prove it reads back as written,
+// publish it, make the publication durable.
+Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_bytes) {
+  const std::string& temp = plan.write.temp_path;
+  if (Status s = posix::fsync_path(temp); !s.ok()) throw std::runtime_error(s.error().message);
+  ReadOutcome back = read_cache_file(temp, LoadOptions{}.max_table_bytes, false);
+  if (back.status != LoadStatus::kLoaded)
+    throw std::runtime_error("verification of the written cache failed: " + back.reason);
+  if (back.header.checksum != plan.report.checksum ||
+      back.header.generation != plan.report.generation)
+    throw std::runtime_error("verification of the written cache failed: header differs");
+  file_bytes = back.file_bytes;
+  if (Status s = posix::rename_over(temp, path); !s.ok())
+    throw std::runtime_error(s.error().message);
+  if (Status s = posix::fsync_dir(posix::parent_dir(path)); !s.ok())
+    throw std::runtime_error(s.error().message);
+  return std::move(back.tables);
+}
+
+}  // namespace
+
+CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& path,
+                    const CommitOptions& opts) {
+  h5::ErrorSilencer quiet;
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool root = comm.rank() == 0;
+  const bool parallel = opts.io == CacheIo::kParallel && comm.mpi_comm_handle() != nullptr;
+  const std::string abs = io::absolute_path(path);
+
+  CacheLock lock;  // held by rank 0 until the new cache is published
+  Tables tables;
+  Plan plan;
+  comm::Bytes wire;
+  if (root) {
+    try {
+      plan = prepare(CacheAccess::impl(cache), abs, opts, lock, tables);
+    } catch (const std::exception& e) {
+      plan = Plan{};
+      plan.ok = false;
+      plan.error = e.what();
+    }
+    wire = encode(plan);
+  }
+  comm.bcast(wire, 0);
+  if (!root) plan = decode(wire);
+  if (!plan.ok) {
+    lock.release();
+    throw FatalError(plan.error);
+  }
+
+  // Write the temp file.
+  const auto tw = std::chrono::steady_clock::now();
+  std::string write_error;
+  if (parallel) {
+    try {
+      h5::Handle fapl = h5::mpio_fapl(comm.mpi_comm_handle());
+      write_cache_file(plan.write, root ? &tables : nullptr, fapl.get(), true);
+    } catch (const std::exception& e) {
+      write_error = e.what();
+    }
+    // Every rank learns whether any rank failed (the file is then unusable).
+    if (comm.allreduce_sum(std::int64_t{write_error.empty() ? 0 : 1}) > 0 && write_error.empty())
+      write_error = "another rank failed writing the cache";
+  } else if (root) {
+    try {
+      h5::Handle fapl = h5::sec2_fapl();
+      write_cache_file(plan.write, &tables, fapl.get(), false);
+    } catch (const std::exception& e) {
+      write_error = e.what();
+    }
+  }
+  const double write_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - tw).count();
+
+  // Rank 0 verifies and publishes; everyone learns the outcome.
+  comm::Bytes outcome;
+  if (root) {
+    Writer w;
+    try {
+      if (!write_error.empty()) throw std::runtime_error(write_error);
+      tables = Tables{};  // the read-back copy replaces it
+      std::uint64_t bytes = 0;
+      Tables written = publish(plan, abs, bytes);
+      Cache::Impl& im = CacheAccess::impl(cache);
+      im.adopt(std::move(written), plan.report.generation, plan.report.checksum);
+      lock.release();
+      CommitReport rep = plan.report;
+      rep.file_bytes = bytes;
+      rep.parallel = parallel;
+      rep.write_seconds = write_seconds;
+      rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      w.u64(1);
+      w.str("");
+      put_report(w, rep);
+    } catch (const std::exception& e) {
+      posix::remove_quietly(plan.write.temp_path);
+      lock.release();
+      w = Writer{};
+      w.u64(0);
+      w.str(fmt::format("cannot write cache {}: {}", abs, e.what()));
+      put_report(w, plan.report);
+    }
+    outcome = w.take();
+  }
+  comm.bcast(outcome, 0);
+  Reader rd(outcome);
+  const bool ok = rd.u64() != 0;
+  std::string error = rd.str();
+  CommitReport rep = get_report(rd);
+  if (!ok) throw FatalError(error);
+  return rep;
+}
+
+}  // namespace mpiprep::cache
