@@ -1,0 +1,98 @@
+// Atomic publish of output files (RocksDB SetCurrentFile style): unique temporary in the same
+// directory, write, fsync, rename, fsync the directory; the temporary is removed on failure.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "mpiprep/io/file_system.hpp"
+#include "mpiprep/output/coffea.hpp"
+
+namespace mpiprep::output {
+namespace {
+
+// Closes the descriptor and, unless released, unlinks the temporary file.
+class TempFile {
+ public:
+  TempFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  [[nodiscard]] int fd() const { return fd_; }
+  int close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+  void release() { path_.clear(); }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+Status fsync_directory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io::errno_error(errno, "open directory", dir);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // Some file systems refuse fsync on a directory; the rename itself has been done.
+  if (rc != 0 && err != EINVAL && err != EROFS) return io::errno_error(err, "fsync", dir);
+  return {};
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, std::string_view bytes) {
+  std::filesystem::path target(path);
+  std::string dir = target.parent_path().empty() ? std::string(".") : target.parent_path().string();
+  std::random_device rd;
+  int fd = -1;
+  std::string tmp;
+  for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+    tmp = fmt::format("{}/.{}.tmp.{}.{:08x}", dir, target.filename().string(), ::getpid(), rd());
+    // 0666 minus the umask, like a plain create; O_EXCL makes the name ours alone.
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) return io::errno_error(errno, "create", tmp);
+  }
+  if (fd < 0) return io::errno_error(EEXIST, "create", tmp);
+  TempFile file(fd, tmp);
+
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(file.fd(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io::errno_error(errno, "write", tmp);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(file.fd()) != 0) return io::errno_error(errno, "fsync", tmp);
+  if (file.close() != 0) return io::errno_error(errno, "close", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return io::errno_error(errno, "rename", path);
+  file.release();
+  return fsync_directory(dir);
+}
+
+Status write_outputs(const Preprocessed& pre, const std::string& fileset_path,
+                     const std::string& failures_path) {
+  // File names are bytes: invalid UTF-8 is replaced rather than failing the whole output.
+  constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;
+  std::string text = pre.fileset.dump(1, ' ', false, kReplace);
+  text += '\n';
+  if (auto s = write_file_atomic(fileset_path, text); !s) return s;
+  if (failures_path.empty()) return {};
+  std::string failures = failures_json(pre.failures).dump(1, ' ', false, kReplace);
+  failures += '\n';
+  return write_file_atomic(failures_path, failures);
+}
+
+}  // namespace mpiprep::output

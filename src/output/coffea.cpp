@@ -1,0 +1,242 @@
+#include "mpiprep/output/coffea.hpp"
+
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace mpiprep::output {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// Datasets named in an `inconsistent` message before it is cut short.
+constexpr std::size_t kMaxNamedDatasets = 8;
+
+std::string_view strip_slashes(std::string_view p) {
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+  return p;
+}
+
+bool is_direct_child(std::string_view group, std::string_view path) {
+  group = strip_slashes(group);
+  path = strip_slashes(path);
+  if (!group.empty()) {
+    if (path.size() <= group.size() + 1 || path.compare(0, group.size(), group) != 0 ||
+        path[group.size()] != '/') {
+      return false;
+    }
+    path.remove_prefix(group.size() + 1);
+  }
+  return !path.empty() && path.find('/') == std::string_view::npos;
+}
+
+std::optional<std::int64_t> first_dimension(const ObjectMeta& o) {
+  if (!o.shape.empty()) return o.shape.front();
+  return std::nullopt;  // scalar dataset
+}
+
+Error object_error(const ObjectMeta& o) {
+  return make_error(o.error_kind, "object '" + o.path + "': " + o.error_message);
+}
+
+Result<std::int64_t> hdf5_group_entries(const FileMeta& meta, std::string_view group) {
+  std::vector<std::pair<const ObjectMeta*, std::int64_t>> children;
+  for (const auto& o : meta.objects) {
+    if (o.kind != "dataset" || !is_direct_child(group, o.path)) continue;
+    if (o.error_kind != ErrorKind::kNone) return object_error(o);
+    if (auto dim = first_dimension(o)) children.emplace_back(&o, *dim);
+  }
+  const std::string name = group.empty() ? std::string("/") : std::string(group);
+  if (children.empty()) {
+    return make_error(ErrorKind::kNotFound,
+                      "group '" + name + "' has no non-scalar datasets directly under it");
+  }
+  bool agree = true;
+  for (const auto& c : children) agree = agree && c.second == children.front().second;
+  if (agree) return children.front().second;
+  std::string list;
+  for (std::size_t i = 0; i < children.size() && i < kMaxNamedDatasets; ++i) {
+    if (i > 0) list += ", ";
+    list += fmt::format("{} ({})", children[i].first->path, children[i].second);
+  }
+  if (children.size() > kMaxNamedDatasets)
+    list += fmt::format(", ... ({} datasets)", children.size());
+  return make_error(ErrorKind::kInconsistent,
+                    "datasets under group '" + name + "' disagree on their first dimension: " + list);
+}
+
+void set_steps(ResolvedFile& out, const ObjectMeta* obj, const fileset::FileSpec& spec,
+               const StepOptions& options) {
+  std::int64_t n = *out.num_entries;
+  if (options.align_clusters && obj != nullptr && !obj->clusters.empty()) {
+    auto aligned = compute_aligned_steps(n, obj->clusters, options.step_size, options.safety_factor);
+    if (!aligned.oversized.empty()) {
+      out.warnings.push_back(oversized_steps_warning(spec.path, aligned.oversized,
+                                                     options.safety_factor,
+                                                     options.step_size.value_or(n)));
+    }
+    out.steps = std::move(aligned.steps);
+  } else {
+    out.steps = compute_steps(n, options.step_size);
+  }
+}
+
+Result<ResolvedFile> resolve_root(const fileset::FileSpec& spec, const FileMeta& meta,
+                                  const StepOptions& options) {
+  ResolvedFile out;
+  out.uuid = meta.uuid;
+  const ObjectMeta* obj = nullptr;
+  if (spec.object_path) {
+    obj = meta.find_object(*spec.object_path);
+    if (obj == nullptr) {
+      return make_error(ErrorKind::kNotFound, "object '" + *spec.object_path + "' not found");
+    }
+    if (obj->error_kind != ErrorKind::kNone) return object_error(*obj);
+    if (obj->kind != "TTree" && obj->kind != "RNTuple") {
+      return make_error(ErrorKind::kNotFound, "object '" + *spec.object_path + "' is a " +
+                                                  obj->kind + ", not a TTree or RNTuple");
+    }
+    out.object_path = *spec.object_path;  // as the user wrote it, like coffea
+  } else {
+    obj = meta.first_tree();
+    if (obj == nullptr) return make_error(ErrorKind::kNotFound, "no TTree or RNTuple in file");
+    out.object_path = obj->path;
+  }
+  if (obj->num_entries < 0) {
+    return make_error(ErrorKind::kInternal, "object '" + obj->path + "' has no entry count");
+  }
+  out.num_entries = obj->num_entries;
+  set_steps(out, obj, spec, options);
+  return out;
+}
+
+Result<ResolvedFile> resolve_hdf5(const fileset::FileSpec& spec, const FileMeta& meta,
+                                  const StepOptions& options) {
+  ResolvedFile out;
+  out.uuid = meta.uuid;
+  if (!spec.object_path) return out;  // nothing to count: nulls, as documented
+  const std::string& want = *spec.object_path;
+  const ObjectMeta* obj = meta.find_object(want);
+  std::int64_t n = 0;
+  if (obj == nullptr && !strip_slashes(want).empty()) {
+    return make_error(ErrorKind::kNotFound, "object '" + want + "' not found");
+  }
+  if (obj != nullptr && obj->error_kind != ErrorKind::kNone) return object_error(*obj);
+  if (obj == nullptr || obj->kind == "group") {  // the root group may not be listed
+    auto entries = hdf5_group_entries(meta, want);
+    if (!entries) return std::move(entries).error();
+    n = *entries;
+  } else if (obj->kind == "dataset") {
+    auto dim = first_dimension(*obj);
+    if (!dim) {
+      return make_error(ErrorKind::kUnsupportedFormat,
+                        "dataset '" + want + "' is scalar: no first dimension to split");
+    }
+    n = *dim;
+  } else {
+    return make_error(ErrorKind::kNotFound,
+                      "object '" + want + "' is a " + obj->kind + ", not a dataset or group");
+  }
+  out.object_path = want;
+  out.num_entries = n;
+  set_steps(out, obj != nullptr && obj->kind == "dataset" ? obj : nullptr, spec, options);
+  return out;
+}
+
+OrderedJson to_json(const ResolvedFile& f) {
+  OrderedJson j = OrderedJson::object();
+  j["object_path"] = f.object_path ? OrderedJson(*f.object_path) : OrderedJson(nullptr);
+  if (f.steps) {
+    OrderedJson steps = OrderedJson::array();
+    for (const auto& s : *f.steps) steps.push_back(OrderedJson::array({s[0], s[1]}));
+    j["steps"] = std::move(steps);
+  } else {
+    j["steps"] = nullptr;
+  }
+  j["num_entries"] = f.num_entries ? OrderedJson(*f.num_entries) : OrderedJson(nullptr);
+  j["uuid"] = f.uuid;
+  return j;
+}
+
+}  // namespace
+
+Result<ResolvedFile> resolve(const fileset::FileSpec& spec, const FileMeta& meta,
+                             const StepOptions& options) {
+  if (!meta.ok()) return make_error(meta.error_kind, meta.error_message);
+  switch (meta.format) {
+    case FileFormat::kRoot:
+      return resolve_root(spec, meta, options);
+    case FileFormat::kHdf5:
+      return resolve_hdf5(spec, meta, options);
+    default:
+      return make_error(ErrorKind::kUnsupportedFormat,
+                        "format '" + std::string(format_name(meta.format)) + "' has no entries");
+  }
+}
+
+Preprocessed build_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
+                                const StepOptions& options) {
+  Preprocessed pre;
+  pre.fileset = OrderedJson::object();
+  for (const auto& ds : fileset.datasets) {
+    OrderedJson files = OrderedJson::object();
+    for (const auto& spec : ds.files) {
+      const FileMeta* meta = lookup(spec);
+      Result<ResolvedFile> r =
+          meta != nullptr
+              ? resolve(spec, *meta, options)
+              : Result<ResolvedFile>(make_error(ErrorKind::kInternal, "no metadata for this file"));
+      if (!r) {
+        pre.failures.push_back(FileFailure{spec.path, spec.dataset, r.error().kind,
+                                           r.error().message});
+        continue;
+      }
+      for (auto& w : r->warnings) pre.warnings.push_back(std::move(w));
+      files[spec.path] = to_json(*r);
+      ++pre.files_ok;
+    }
+    if (files.empty()) {
+      pre.warnings.push_back("dataset '" + ds.name +
+                             "': no file was preprocessed successfully; left out of the output");
+      continue;
+    }
+    OrderedJson entry = OrderedJson::object();
+    entry["files"] = std::move(files);
+    entry["metadata"] = ds.metadata;
+    entry["form"] = nullptr;
+    pre.fileset[ds.name] = std::move(entry);
+  }
+  for (const auto& rej : fileset.rejected)
+    pre.failures.push_back(FileFailure{rej.entry, rej.dataset, rej.error.kind, rej.error.message});
+  return pre;
+}
+
+Preprocessed build_preprocessed(const fileset::Fileset& fileset, std::span<const FileMeta> metas,
+                                const StepOptions& options) {
+  std::unordered_map<std::string_view, const FileMeta*> by_path;
+  by_path.reserve(metas.size());
+  for (const auto& m : metas) by_path.emplace(m.path, &m);
+  return build_preprocessed(
+      fileset,
+      [&](const fileset::FileSpec& spec) -> const FileMeta* {
+        auto it = by_path.find(spec.path);
+        return it == by_path.end() ? nullptr : it->second;
+      },
+      options);
+}
+
+nlohmann::ordered_json failures_json(std::span<const FileFailure> failures) {
+  OrderedJson arr = OrderedJson::array();
+  for (const auto& f : failures) {
+    OrderedJson j = OrderedJson::object();
+    j["path"] = f.path;
+    j["dataset"] = f.dataset;
+    j["kind"] = std::string(error_kind_name(f.kind));
+    j["message"] = f.message;
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+}  // namespace mpiprep::output
