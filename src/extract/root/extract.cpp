@@ -1,0 +1,17 @@
+// extract::root::extract(): the Extractor entry point over the native reader.
+#include "mpiprep/extract/extractor.hpp"
+#include "mpiprep/extract/root/reader.hpp"
+
+namespace mpiprep::extract::root {
+
+Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& opts) {
+  ReadOptions ro;
+  auto info = read_root_file(file, ro);
+  if (!info.ok()) return info.error();
+  FileMeta meta = to_file_meta(*info, opts.clusters);
+  meta.path = file.path();
+  meta.size = static_cast<std::int64_t>(file.size());
+  return meta;
+}
+
+}  // namespace mpiprep::extract::root

@@ -1,0 +1,552 @@
+// read_root_file(): header → top key list → (per directory level) subdirectory records, key
+// lists and object records, each stage one batch of coalesced positional reads. Every offset
+// and length from the file is checked against the file size and the option caps before it is
+// used; ranges beyond the end of the file make the file "truncated".
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <unordered_set>
+
+#include "extract/root/cursor.hpp"
+#include "extract/root/streamer.hpp"
+#include "mpiprep/extract/root/reader.hpp"
+
+namespace mpiprep::extract::root {
+namespace {
+
+constexpr std::size_t kHeadBytes = 512;
+// Smallest possible key header: 4+2+4+4+2+2 + two 4-byte seeks + three empty TStrings.
+constexpr std::size_t kMinKeyBytes = 29;
+// A directory record: version, ctime, mtime, nbytes keys/name, 3 seeks (32- or 64-bit).
+constexpr std::size_t kDirRecordBytes = 2 + 4 + 4 + 4 + 4 + 3 * 8;
+constexpr std::size_t kSmallDirRecordBytes = 2 + 4 + 4 + 4 + 4 + 3 * 4;
+
+using Buffer = std::shared_ptr<std::vector<std::byte>>;
+
+struct Range {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// The bytes of one requested range, kept alive by the chunk that holds them.
+struct Slice {
+  Buffer owner;
+  std::span<const std::byte> bytes;
+};
+
+// Positional reads with coalescing and accounting.
+class Reader {
+ public:
+  Reader(io::RandomAccessFile& file, const ReadOptions& opts, RootFileInfo& info)
+      : file_(file), opts_(opts), info_(info), size_(file.size()) {}
+
+  [[nodiscard]] std::uint64_t size() const { return size_; }
+
+  // Checks a range from the file (offset/length as read) against the file size.
+  [[nodiscard]] Status check(std::int64_t offset, std::int64_t length, std::string_view what) const {
+    if (offset < 0 || length < 0) {
+      return make_error(ErrorKind::kCorrupt, std::string(what) + ": negative offset " +
+                                                 std::to_string(offset) + " or length " +
+                                                 std::to_string(length));
+    }
+    const auto off = static_cast<std::uint64_t>(offset);
+    const auto len = static_cast<std::uint64_t>(length);
+    if (off > size_ || len > size_ - off) {
+      return make_error(ErrorKind::kTruncated,
+                        std::string(what) + " spans bytes " + std::to_string(off) + ".." +
+                            std::to_string(off + len) + " but the file has " + std::to_string(size_));
+    }
+    return {};
+  }
+
+  // Reads every range (already checked) with as few preads as the gap option allows.
+  [[nodiscard]] Result<std::vector<Slice>> read(const std::vector<Range>& ranges) {
+    std::vector<std::size_t> order(ranges.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return ranges[a].offset < ranges[b].offset; });
+    std::vector<Slice> out(ranges.size());
+    std::size_t i = 0;
+    while (i < order.size()) {
+      const std::uint64_t begin = ranges[order[i]].offset;
+      std::uint64_t end = begin + ranges[order[i]].length;
+      std::size_t j = i + 1;
+      while (j < order.size() && ranges[order[j]].offset <= end + opts_.coalesce_gap) {
+        end = std::max(end, ranges[order[j]].offset + ranges[order[j]].length);
+        ++j;
+      }
+      auto chunk = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(end - begin));
+      if (!chunk->empty()) {
+        auto r = file_.pread(begin, *chunk);
+        ++info_.reads;
+        if (!r.ok()) return r.error();
+        info_.bytes_read += *r;
+        if (*r != chunk->size()) {
+          return make_error(ErrorKind::kTruncated, "short read at offset " + std::to_string(begin) +
+                                                       ": got " + std::to_string(*r) + " of " +
+                                                       std::to_string(chunk->size()) + " bytes");
+        }
+      }
+      for (std::size_t k = i; k < j; ++k) {
+        const Range& rg = ranges[order[k]];
+        out[order[k]] = Slice{chunk, std::span<const std::byte>(*chunk).subspan(
+                                         static_cast<std::size_t>(rg.offset - begin),
+                                         static_cast<std::size_t>(rg.length))};
+      }
+      i = j;
+    }
+    return out;
+  }
+
+ private:
+  io::RandomAccessFile& file_;
+  const ReadOptions& opts_;
+  RootFileInfo& info_;
+  std::uint64_t size_;
+};
+
+// A key header as found in key lists and at the start of every record.
+bool read_key(Cursor& c, KeyInfo& k) {
+  k.nbytes = c.i32();
+  k.version = c.i16();
+  k.objlen = c.i32();
+  c.skip(4);  // fDatime
+  k.keylen = c.i16();
+  k.cycle = c.i16();
+  if (k.version > 1000) {
+    k.seek_key = c.i64();
+    k.seek_pdir = c.i64();
+  } else {
+    k.seek_key = c.i32();
+    k.seek_pdir = c.i32();
+  }
+  k.class_name = c.tstring();
+  k.name = c.tstring();
+  k.title = c.tstring();
+  if (!c.ok()) return false;
+  if (k.keylen <= 0 || k.nbytes < k.keylen || k.objlen < 0 || k.seek_key < 0) {
+    c.fail_corrupt("key '" + k.name + "' has inconsistent sizes (fNbytes " + std::to_string(k.nbytes) +
+                   ", fKeylen " + std::to_string(k.keylen) + ", fObjlen " + std::to_string(k.objlen) +
+                   ")");
+    return false;
+  }
+  return true;
+}
+
+struct DirRecord {
+  std::int16_t version = 0;
+  std::int32_t nbytes_keys = 0;
+  std::int64_t seek_keys = 0;
+};
+
+DirRecord read_dir_record(Cursor& c) {
+  DirRecord d;
+  d.version = c.i16();
+  c.skip(4 + 4);  // fDatimeC, fDatimeM
+  d.nbytes_keys = c.i32();
+  c.skip(4);  // fNbytesName
+  if (d.version > 1000) {
+    c.skip(16);  // fSeekDir, fSeekParent
+    d.seek_keys = c.i64();
+  } else {
+    c.skip(8);
+    d.seek_keys = c.i32();
+  }
+  return d;
+}
+
+bool is_tree_class(std::string_view cls) {
+  return cls == "TTree" || cls == "TNtuple" || cls == "TNtupleD";
+}
+
+struct Directory {
+  std::string path;  // "" for the top directory
+  int depth = 0;
+  std::vector<KeyInfo> keys;
+  std::vector<int> child;  // per key: index of its subdirectory, or -1
+};
+
+class FileReader {
+ public:
+  FileReader(io::RandomAccessFile& file, const ReadOptions& opts)
+      : file_(file), opts_(opts), io_(file, opts, info_) {}
+
+  Result<RootFileInfo> run() {
+    if (Status s = header(); !s.ok()) return s.error();
+    if (Status s = directories(); !s.ok()) return s.error();
+    flatten(0);
+    if (Status s = objects(); !s.ok()) return s.error();
+    return std::move(info_);
+  }
+
+ private:
+  Status header() {
+    const std::uint64_t n = std::min<std::uint64_t>(io_.size(), kHeadBytes);
+    auto head = io_.read({Range{0, n}});
+    if (!head.ok()) return head.error();
+    const auto bytes = (*head)[0].bytes;
+    if (bytes.size() < 4 || std::memcmp(bytes.data(), "root", 4) != 0) {
+      return make_error(ErrorKind::kUnsupportedFormat, "not a ROOT file (no \"root\" magic)");
+    }
+    Cursor c(bytes, "the file header");
+    c.skip(4);
+    FileHeader& h = info_.header;
+    h.version = c.i32();
+    h.begin = c.i32();
+    h.big_file = h.version >= 1000000;
+    if (h.big_file) {
+      h.end = c.i64();
+      h.seek_free = c.i64();
+    } else {
+      h.end = c.i32();
+      h.seek_free = c.i32();
+    }
+    h.nbytes_free = c.i32();
+    h.nfree = c.i32();
+    h.nbytes_name = c.i32();
+    h.units = c.u8();
+    h.compress = c.i32();
+    h.seek_info = h.big_file ? c.i64() : c.i32();
+    h.nbytes_info = c.i32();
+    h.uuid_version = c.u16();
+    for (auto& b : h.uuid) b = c.u8();
+    if (!c.ok()) {
+      return make_error(ErrorKind::kTruncated, "file of " + std::to_string(io_.size()) +
+                                                   " bytes ends inside the ROOT header");
+    }
+    info_.compression = CompressionSetting::from_fcompress(h.compress);
+    if (h.end > static_cast<std::int64_t>(io_.size())) {
+      return make_error(ErrorKind::kTruncated, "the header says the file ends at byte " +
+                                                   std::to_string(h.end) + " (fEND) but it has " +
+                                                   std::to_string(io_.size()));
+    }
+    if (h.begin < static_cast<std::int32_t>(c.pos()) || h.nbytes_name <= 0 || h.end < h.begin) {
+      return make_error(ErrorKind::kCorrupt, "inconsistent ROOT header (fBEGIN " + std::to_string(h.begin) +
+                                                 ", fNbytesName " + std::to_string(h.nbytes_name) +
+                                                 ", fEND " + std::to_string(h.end) + ")");
+    }
+    // Top directory record at fBEGIN + fNbytesName.
+    const std::int64_t dir_at = static_cast<std::int64_t>(h.begin) + h.nbytes_name;
+    const std::int64_t dir_len =
+        std::min<std::int64_t>(kDirRecordBytes, static_cast<std::int64_t>(io_.size()) - dir_at);
+    if (Status s = io_.check(dir_at, std::max<std::int64_t>(dir_len, 0), "top directory record");
+        !s.ok()) {
+      return s;
+    }
+    std::span<const std::byte> dir_bytes;
+    Slice extra;
+    if (static_cast<std::uint64_t>(dir_at + dir_len) <= bytes.size()) {
+      dir_bytes = bytes.subspan(static_cast<std::size_t>(dir_at), static_cast<std::size_t>(dir_len));
+    } else {
+      auto r = io_.read({Range{static_cast<std::uint64_t>(dir_at), static_cast<std::uint64_t>(dir_len)}});
+      if (!r.ok()) return r.error();
+      extra = (*r)[0];
+      dir_bytes = extra.bytes;
+    }
+    Cursor dc(dir_bytes, "the top directory record", static_cast<std::uint64_t>(dir_at));
+    const DirRecord d = read_dir_record(dc);
+    if (!dc.ok()) {
+      return make_error(ErrorKind::kTruncated, "file ends inside the top directory record");
+    }
+    h.dir_version = d.version;
+    h.nbytes_keys = d.nbytes_keys;
+    h.seek_keys = d.seek_keys;
+    return {};
+  }
+
+  // Reads the key list of every directory, level by level; each level's subdirectory records
+  // and key lists are batched into coalesced reads.
+  Status directories() {
+    dirs_.push_back(Directory{});
+    std::vector<std::pair<int, DirRecord>> pending = {{0, DirRecord{info_.header.dir_version,
+                                                                    info_.header.nbytes_keys,
+                                                                    info_.header.seek_keys}}};
+    while (!pending.empty()) {
+      // Key lists of this level.
+      std::vector<Range> ranges;
+      std::vector<std::pair<int, DirRecord>> listed;
+      for (const auto& [di, rec] : pending) {
+        if (rec.seek_keys == 0) continue;  // a directory without keys
+        if (!seen_key_lists_.insert(rec.seek_keys).second) {
+          return make_error(ErrorKind::kCorrupt, "directory '" + dirs_[static_cast<std::size_t>(di)].path +
+                                                     "' reuses the key list at offset " +
+                                                     std::to_string(rec.seek_keys));
+        }
+        if (Status s = io_.check(rec.seek_keys, rec.nbytes_keys, "key list of '" + dirs_[static_cast<std::size_t>(di)].path + "'");
+            !s.ok()) {
+          return s;
+        }
+        ranges.push_back(Range{static_cast<std::uint64_t>(rec.seek_keys),
+                               static_cast<std::uint64_t>(rec.nbytes_keys)});
+        listed.emplace_back(di, rec);
+      }
+      auto lists = io_.read(ranges);
+      if (!lists.ok()) return lists.error();
+      std::vector<std::pair<int, std::size_t>> subdirs;  // (directory, key index)
+      for (std::size_t i = 0; i < listed.size(); ++i) {
+        if (Status s = key_list(listed[i].first, listed[i].second, (*lists)[i], subdirs); !s.ok()) {
+          return s;
+        }
+      }
+      // Subdirectory records of the next level.
+      pending.clear();
+      ranges.clear();
+      for (const auto& [di, ki] : subdirs) {
+        const KeyInfo& k = dirs_[static_cast<std::size_t>(di)].keys[ki];
+        ranges.push_back(Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)});
+      }
+      auto recs = io_.read(ranges);
+      if (!recs.ok()) return recs.error();
+      for (std::size_t i = 0; i < subdirs.size(); ++i) {
+        const auto [di, ki] = subdirs[i];
+        Directory& parent = dirs_[static_cast<std::size_t>(di)];
+        const KeyInfo key = parent.keys[ki];
+        if (parent.depth + 1 > opts_.max_directory_depth) {
+          return make_error(ErrorKind::kCorrupt, "directories nested more than " +
+                                                     std::to_string(opts_.max_directory_depth) + " deep at '" +
+                                                     key.path + "'");
+        }
+        const auto bytes = (*recs)[i].bytes.subspan(static_cast<std::size_t>(key.keylen));
+        Cursor c(bytes, "directory record of '" + key.path + "'",
+                 static_cast<std::uint64_t>(key.seek_key + key.keylen));
+        const DirRecord rec = read_dir_record(c);
+        if (!c.ok()) return c.error();
+        Directory sub;
+        sub.path = key.path;
+        sub.depth = parent.depth + 1;
+        const int index = static_cast<int>(dirs_.size());
+        parent.child[ki] = index;
+        dirs_.push_back(std::move(sub));
+        pending.emplace_back(index, rec);
+      }
+    }
+    return {};
+  }
+
+  Status key_list(int di, const DirRecord& rec, const Slice& slice,
+                  std::vector<std::pair<int, std::size_t>>& subdirs) {
+    const std::string where = "key list of '" + (dirs_[static_cast<std::size_t>(di)].path.empty()
+                                                      ? std::string("/")
+                                                      : dirs_[static_cast<std::size_t>(di)].path) + "'";
+    Cursor c(slice.bytes, where, static_cast<std::uint64_t>(rec.seek_keys));
+    KeyInfo self;
+    if (!read_key(c, self)) return c.error();
+    c.seek(static_cast<std::size_t>(self.keylen));
+    const std::int32_t n = c.i32();
+    if (!c.ok()) return c.error();
+    if (n < 0 || static_cast<std::size_t>(n) > c.remaining() / kMinKeyBytes) {
+      c.fail_corrupt(std::to_string(n) + " keys cannot fit");
+      return c.error();
+    }
+    total_keys_ += static_cast<std::uint64_t>(n);
+    if (total_keys_ > opts_.max_keys) {
+      return make_error(ErrorKind::kCorrupt, "more than " + std::to_string(opts_.max_keys) + " keys");
+    }
+    Directory& d = dirs_[static_cast<std::size_t>(di)];
+    d.keys.reserve(static_cast<std::size_t>(n));
+    for (std::int32_t i = 0; i < n; ++i) {
+      KeyInfo k;
+      if (!read_key(c, k)) return c.error();
+      k.path = d.path.empty() ? k.name : d.path + "/" + k.name;
+      k.depth = d.depth;
+      if (Status s = io_.check(k.seek_key, k.nbytes, "record of key '" + k.path + ";" + std::to_string(k.cycle) + "'");
+          !s.ok()) {
+        return make_error(ErrorKind::kCorrupt, s.error().message);
+      }
+      d.child.push_back(-1);
+      if (k.is_directory()) {
+        if (static_cast<std::size_t>(k.nbytes) < static_cast<std::size_t>(k.keylen) + kSmallDirRecordBytes) {
+          return make_error(ErrorKind::kCorrupt, "directory key '" + k.path + "' is too small");
+        }
+        subdirs.emplace_back(di, d.keys.size());
+      }
+      d.keys.push_back(std::move(k));
+    }
+    return {};
+  }
+
+  // Depth-first: a directory's keys in list order, a subdirectory's keys right after its key.
+  void flatten(int di) {
+    // Iterative: directory depth is capped, but keep the stack flat anyway.
+    std::vector<std::pair<int, std::size_t>> stack = {{di, 0}};
+    while (!stack.empty()) {
+      auto& [d, i] = stack.back();
+      Directory& dir = dirs_[static_cast<std::size_t>(d)];
+      if (i >= dir.keys.size()) {
+        stack.pop_back();
+        continue;
+      }
+      const std::size_t ki = i++;
+      info_.keys.push_back(dir.keys[ki]);
+      if (dir.keys[ki].is_directory()) info_.directories.push_back(dir.keys[ki].path);
+      if (dir.child[ki] >= 0) stack.emplace_back(dir.child[ki], 0);
+    }
+  }
+
+  // Record payload of key `k`: raw bytes of the whole record in `rec`.
+  Result<Slice> payload(const KeyInfo& k, const Slice& rec, Decompressor& dec) {
+    const std::string what = "record of '" + k.path + ";" + std::to_string(k.cycle) + "'";
+    Cursor c(rec.bytes, what, static_cast<std::uint64_t>(k.seek_key));
+    KeyInfo own;
+    if (!read_key(c, own)) return c.error();
+    if (own.nbytes != k.nbytes || own.keylen != k.keylen || own.objlen != k.objlen) {
+      return make_error(ErrorKind::kCorrupt, what + " does not match its key (fNbytes " +
+                                                 std::to_string(own.nbytes) + " vs " + std::to_string(k.nbytes) +
+                                                 ")");
+    }
+    const auto body = rec.bytes.subspan(static_cast<std::size_t>(k.keylen));
+    if (!k.compressed()) return Slice{rec.owner, body};
+    if (static_cast<std::uint64_t>(k.objlen) > opts_.max_record_bytes) {
+      return make_error(ErrorKind::kCorrupt, what + " claims " + std::to_string(k.objlen) +
+                                                 " uncompressed bytes, more than the " +
+                                                 std::to_string(opts_.max_record_bytes) + " allowed");
+    }
+    auto out = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(k.objlen));
+    if (Status s = dec.decompress(body, *out, static_cast<std::uint64_t>(k.seek_key + k.keylen)); !s.ok()) {
+      return make_error(s.error().kind, what + ": " + s.error().message);
+    }
+    return Slice{out, std::span<const std::byte>(*out)};
+  }
+
+  // A per-object problem (unsupported) is recorded; anything else fails the file.
+  Status object_error(std::size_t key_index, const Error& e) {
+    if (e.kind == ErrorKind::kUnsupportedVersion || e.kind == ErrorKind::kUnsupportedCompression) {
+      info_.object_errors.push_back(ObjectError{key_index, e.kind, e.message});
+      return {};
+    }
+    return e;
+  }
+
+  Status objects() {
+    std::vector<Range> ranges;
+    std::vector<std::size_t> wanted;
+    for (std::size_t i = 0; i < info_.keys.size(); ++i) {
+      const KeyInfo& k = info_.keys[i];
+      const bool tree = opts_.trees && is_tree_class(k.class_name);
+      const bool ntuple = opts_.rntuples && (k.class_name == "ROOT::RNTuple" ||
+                                             k.class_name == "ROOT::Experimental::RNTuple");
+      if (!tree && !ntuple) continue;
+      if (k.class_name == "ROOT::Experimental::RNTuple") {
+        info_.object_errors.push_back(ObjectError{
+            i, ErrorKind::kUnsupportedVersion,
+            "'" + k.path + "' is a pre-release RNTuple (ROOT::Experimental::RNTuple), not format 1.x"});
+        continue;
+      }
+      ranges.push_back(Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)});
+      wanted.push_back(i);
+    }
+    if (wanted.empty()) return {};
+    auto recs = io_.read(ranges);
+    if (!recs.ok()) return recs.error();
+    Decompressor dec(opts_.zlib);
+    std::vector<std::size_t> ntuples;
+    for (std::size_t w = 0; w < wanted.size(); ++w) {
+      const std::size_t ki = wanted[w];
+      const KeyInfo& k = info_.keys[ki];
+      auto body = payload(k, (*recs)[w], dec);
+      if (!body.ok()) {
+        if (Status s = object_error(ki, body.error()); !s.ok()) return s;
+        continue;
+      }
+      const std::string what = "'" + k.path + ";" + std::to_string(k.cycle) + "' (" + k.class_name + ")";
+      if (is_tree_class(k.class_name)) {
+        TreeInfo t;
+        t.key_index = ki;
+        t.path = k.path;
+        t.cycle = k.cycle;
+        Status s = parse_tree(body->owner, body->bytes, static_cast<std::uint32_t>(k.keylen), k.class_name,
+                              what, t);
+        if (!s.ok()) {
+          if (Status e = object_error(ki, s.error()); !e.ok()) return e;
+          continue;
+        }
+        info_.trees.push_back(std::move(t));
+      } else {
+        RNTupleInfo nt;
+        nt.key_index = ki;
+        nt.path = k.path;
+        nt.cycle = k.cycle;
+        Status s = parse_rntuple_anchor(body->bytes, what, nt);
+        if (!s.ok()) {
+          if (Status e = object_error(ki, s.error()); !e.ok()) return e;
+          continue;
+        }
+        info_.rntuples.push_back(std::move(nt));
+        ntuples.push_back(info_.rntuples.size() - 1);
+      }
+    }
+    return envelopes(ntuples, dec);
+  }
+
+  Status envelopes(const std::vector<std::size_t>& ntuples, Decompressor& dec) {
+    if (ntuples.empty()) return {};
+    std::vector<Range> ranges;
+    for (const std::size_t i : ntuples) {
+      const RNTupleInfo& nt = info_.rntuples[i];
+      for (const auto& [seek, nbytes, len, name] :
+           {std::tuple{nt.seek_header, nt.nbytes_header, nt.len_header, "header"},
+            std::tuple{nt.seek_footer, nt.nbytes_footer, nt.len_footer, "footer"}}) {
+        const std::string what = "RNTuple '" + nt.path + "' " + name + " envelope";
+        if (seek > io_.size() || nbytes > io_.size()) {
+          return make_error(ErrorKind::kTruncated, what + " lies beyond the end of the file");
+        }
+        if (Status s = io_.check(static_cast<std::int64_t>(seek), static_cast<std::int64_t>(nbytes), what); !s.ok()) {
+          return s;
+        }
+        if (len > opts_.max_record_bytes || len < 16 || nbytes > len) {
+          return make_error(ErrorKind::kCorrupt, what + " has an implausible size (" + std::to_string(nbytes) +
+                                                     " bytes on disk, " + std::to_string(len) + " uncompressed)");
+        }
+        ranges.push_back(Range{seek, nbytes});
+      }
+    }
+    auto chunks = io_.read(ranges);
+    if (!chunks.ok()) return chunks.error();
+    std::vector<std::size_t> failed;
+    for (std::size_t n = 0; n < ntuples.size(); ++n) {
+      RNTupleInfo& nt = info_.rntuples[ntuples[n]];
+      std::vector<std::byte> env[2];
+      const std::uint64_t lens[2] = {nt.len_header, nt.len_footer};
+      const std::uint64_t seeks[2] = {nt.seek_header, nt.seek_footer};
+      Status st;
+      for (int e = 0; e < 2 && st.ok(); ++e) {
+        const auto raw = (*chunks)[2 * n + static_cast<std::size_t>(e)].bytes;
+        if (raw.size() == lens[e]) {
+          env[e].assign(raw.begin(), raw.end());
+        } else {
+          env[e].resize(static_cast<std::size_t>(lens[e]));
+          st = dec.decompress(raw, env[e], seeks[e]);
+        }
+      }
+      if (st.ok()) st = parse_rntuple_envelopes(env[0], env[1], nt);
+      if (!st.ok()) {
+        const Error e = make_error(st.error().kind, "RNTuple '" + nt.path + "': " + st.error().message);
+        if (Status s = object_error(nt.key_index, e); !s.ok()) return s;
+        failed.push_back(ntuples[n]);
+      }
+    }
+    // RNTuples whose envelopes could not be decoded are reported, not listed with zeros.
+    for (auto it = failed.rbegin(); it != failed.rend(); ++it) {
+      info_.rntuples.erase(info_.rntuples.begin() + static_cast<std::ptrdiff_t>(*it));
+    }
+    return {};
+  }
+
+  io::RandomAccessFile& file_;
+  const ReadOptions& opts_;
+  RootFileInfo info_;
+  Reader io_;
+  std::vector<Directory> dirs_;
+  std::unordered_set<std::int64_t> seen_key_lists_;
+  std::uint64_t total_keys_ = 0;
+};
+
+}  // namespace
+
+Result<RootFileInfo> read_root_file(io::RandomAccessFile& file, const ReadOptions& opts) {
+  FileReader reader(file, opts);
+  return reader.run();
+}
+
+}  // namespace mpiprep::extract::root

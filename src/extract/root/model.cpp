@@ -1,0 +1,304 @@
+// Model helpers: UUID and compression rendering, readable leaf/branch types, common cluster
+// boundaries, and the condensation of the rich model into FileMeta.
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "mpiprep/extract/root/model.hpp"
+#include "mpiprep/extract/root/reader.hpp"
+
+namespace mpiprep::extract::root {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// ROOT TStreamerInfo type codes of basic types (TVirtualStreamerInfo::EReadWrite).
+std::string_view streamer_basic_type(int code) {
+  switch (code) {
+    case 1: return "int8_t";       // kChar
+    case 2: return "int16_t";      // kShort
+    case 3: return "int32_t";      // kInt
+    case 4: return "int64_t";      // kLong
+    case 5: return "float";        // kFloat
+    case 6: return "int32_t";      // kCounter
+    case 7: return "char*";        // kCharStar
+    case 8: return "double";       // kDouble
+    case 9: return "Double32_t";   // kDouble32
+    case 10: return "char";        // kLegacyChar
+    case 11: return "uint8_t";     // kUChar
+    case 12: return "uint16_t";    // kUShort
+    case 13: return "uint32_t";    // kUInt
+    case 14: return "uint64_t";    // kULong
+    case 15: return "uint32_t";    // kBits
+    case 16: return "int64_t";     // kLong64
+    case 17: return "uint64_t";    // kULong64
+    case 18: return "bool";        // kBool
+    case 19: return "Float16_t";   // kFloat16
+    default: return {};
+  }
+}
+
+std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
+  if (cls == "TLeafI") return is_unsigned ? "uint32_t" : "int32_t";
+  if (cls == "TLeafF") return "float";
+  if (cls == "TLeafD") return "double";
+  if (cls == "TLeafO") return "bool";
+  if (cls == "TLeafB") return is_unsigned ? "uint8_t" : "int8_t";
+  if (cls == "TLeafS") return is_unsigned ? "uint16_t" : "int16_t";
+  if (cls == "TLeafL") return is_unsigned ? "uint64_t" : "int64_t";
+  if (cls == "TLeafG") return is_unsigned ? "uint64_t" : "int64_t";
+  if (cls == "TLeafC") return "char*";
+  if (cls == "TLeafF16") return "Float16_t";
+  if (cls == "TLeafD32") return "Double32_t";
+  return {};
+}
+
+// Dimensions from a leaf title such as "x[3][n]": "[3][]" if they agree with fLen and the
+// leaf count, else "".
+std::string title_dims(const LeafInfo& leaf) {
+  std::string_view t = leaf.title.find('[') != std::string_view::npos ? leaf.title : leaf.name;
+  const std::size_t open = t.find('[');
+  if (open == std::string_view::npos) return {};
+  std::string out;
+  std::int64_t product = 1;
+  int variable = 0;
+  std::size_t p = open;
+  while (p < t.size() && t[p] == '[') {
+    const std::size_t close = t.find(']', p);
+    if (close == std::string_view::npos) return {};
+    const std::string_view inner = t.substr(p + 1, close - p - 1);
+    std::int64_t n = 0;
+    const auto [ptr, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), n);
+    if (ec == std::errc() && ptr == inner.data() + inner.size() && n > 0 && n < (1 << 30)) {
+      product *= n;
+      if (product > (1ll << 40)) return {};
+      out += '[';
+      out += inner;
+      out += ']';
+    } else {
+      ++variable;
+      out += "[]";
+    }
+    p = close + 1;
+  }
+  if (variable != (leaf.has_leaf_count ? 1 : 0) || product != std::max(leaf.len, 1)) return {};
+  return out;
+}
+
+void append_int(std::string& s, std::int64_t v) { s += std::to_string(v); }
+
+}  // namespace
+
+std::string FileHeader::uuid_hex() const {
+  std::string s;
+  s.reserve(32);
+  for (const std::uint8_t b : uuid) {
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+  }
+  return s;
+}
+
+std::string FileHeader::uuid_string() const {
+  const std::string hex = uuid_hex();
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
+         "-" + hex.substr(20, 12);
+}
+
+CompressionSetting CompressionSetting::from_fcompress(std::int32_t fcompress) noexcept {
+  CompressionSetting c;
+  if (fcompress < 0) fcompress = 0;
+  c.algorithm = fcompress / 100;
+  c.level = fcompress % 100;
+  return c;
+}
+
+std::string_view CompressionSetting::algorithm_name() const noexcept {
+  if (level == 0) return "none";
+  switch (algorithm) {
+    case 0:
+    case 1: return "zlib";
+    case 2: return "lzma";
+    case 3: return "old";
+    case 4: return "lz4";
+    case 5: return "zstd";
+    default: return "unknown";
+  }
+}
+
+std::string CompressionSetting::to_string() const {
+  return std::string(algorithm_name()) + ":" + std::to_string(level);
+}
+
+std::size_t TreeInfo::count_all_branches() const {
+  std::size_t n = 0;
+  std::vector<std::uint32_t> stack(top.rbegin(), top.rend());
+  while (!stack.empty()) {
+    const std::uint32_t b = stack.back();
+    stack.pop_back();
+    ++n;
+    for (const std::uint32_t c : children(branches[b])) stack.push_back(c);
+  }
+  return n;
+}
+
+std::string leaf_type_name(const LeafInfo& leaf, std::string_view branch_class) {
+  std::string out;
+  if (leaf.class_name == "TLeafElement") {
+    const int t = leaf.element_type;
+    if (t > 0 && t < 60 && t % 20 != 0) {
+      out = streamer_basic_type(t % 20);
+    } else if (t == 65) {
+      out = "TString";  // kTString
+    } else if (t == 365) {
+      out = "string";  // kSTL + kSTLstring
+    }
+    if (out.empty()) return std::string(branch_class);
+    if (t > 20 && t < 40) {
+      std::string dims = title_dims(leaf);
+      if (dims.empty() && leaf.len > 1) {
+        dims = "[";
+        append_int(dims, leaf.len);
+        dims += "]";
+      }
+      out += dims;
+    } else if (t > 40 && t < 60) {
+      out += "[]";
+    }
+    return out;
+  }
+  out = leaf_class_type(leaf.class_name, leaf.is_unsigned);
+  if (out.empty()) {
+    if (leaf.class_name == "TLeafObject" && !branch_class.empty()) return std::string(branch_class);
+    out = leaf.class_name;  // unknown leaf class: say what it is rather than guess
+  }
+  if (leaf.class_name == "TLeafC") return out;  // a string; fLen is its buffer length
+  std::string dims = title_dims(leaf);
+  if (dims.empty()) {
+    if (leaf.has_leaf_count) dims = "[]";
+    if (leaf.len > 1) {
+      dims += "[";
+      append_int(dims, leaf.len);
+      dims += "]";
+    }
+  }
+  return out + dims;
+}
+
+std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
+  const auto ids = tree.leaf_ids(branch);
+  const bool element = branch.class_name == "TBranchElement" || branch.class_name == "TBranchObject";
+  // A top-level object branch (fID < 0) is its class; a member of a split object has the
+  // class of its parent in fClassName, so its leaf says more.
+  if (element && !branch.element_class.empty() && branch.element_id < 0) {
+    return std::string(branch.element_class);
+  }
+  // A split member without a leaf of its own (a sub-object): its type is in the StreamerInfo,
+  // which this reader does not decode, so it is left unknown rather than guessed.
+  if (ids.empty()) return element && branch.element_id < 0 ? std::string(branch.element_class) : std::string();
+  if (ids.size() == 1) {
+    return leaf_type_name(tree.leaves[ids[0]], element && branch.element_id < 0 ? branch.element_class
+                                                                               : std::string_view());
+  }
+  std::string s = "struct{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const LeafInfo& l = tree.leaves[ids[i]];
+    if (i > 0) s += ',';
+    s += l.name;
+    s += ':';
+    s += leaf_type_name(l);
+  }
+  s += '}';
+  return s;
+}
+
+std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
+  std::vector<std::int64_t> common;
+  bool first = true;
+  std::vector<std::int64_t> mine;
+  std::vector<std::int64_t> both;
+  std::vector<std::uint32_t> stack(tree.top.rbegin(), tree.top.rend());
+  while (!stack.empty()) {
+    const BranchInfo& b = tree.branches[stack.back()];
+    stack.pop_back();
+    for (const std::uint32_t c : tree.children(b)) stack.push_back(c);
+    if (b.normal_baskets + b.embedded_baskets == 0) continue;
+    const auto offs = tree.entry_offsets(b);
+    mine.assign(offs.begin(), offs.end());
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    if (first) {
+      common = mine;
+      first = false;
+    } else {
+      both.clear();
+      std::set_intersection(common.begin(), common.end(), mine.begin(), mine.end(),
+                            std::back_inserter(both));
+      common.swap(both);
+    }
+  }
+  std::vector<std::int64_t> out;
+  out.reserve(common.size() + 2);
+  out.push_back(0);
+  for (const std::int64_t x : common) {
+    if (x > 0 && x < tree.entries) out.push_back(x);
+  }
+  if (tree.entries > 0) out.push_back(tree.entries);
+  return out;
+}
+
+FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
+  FileMeta m;
+  m.format = FileFormat::kRoot;
+  m.uuid = info.header.uuid_string();
+  m.compression = info.compression.to_string();
+  m.bytes_read = info.bytes_read;
+  std::vector<int> tree_of(info.keys.size(), -1);
+  std::vector<int> ntuple_of(info.keys.size(), -1);
+  for (std::size_t i = 0; i < info.trees.size(); ++i) tree_of[info.trees[i].key_index] = static_cast<int>(i);
+  for (std::size_t i = 0; i < info.rntuples.size(); ++i) {
+    ntuple_of[info.rntuples[i].key_index] = static_cast<int>(i);
+  }
+  m.objects.reserve(info.keys.size());
+  for (std::size_t i = 0; i < info.keys.size(); ++i) {
+    const KeyInfo& k = info.keys[i];
+    ObjectMeta o;
+    o.path = k.path;
+    o.title = k.title;
+    o.cycle = k.cycle;
+    if (k.class_name == "TTree" || k.class_name == "TNtuple" || k.class_name == "TNtupleD") {
+      o.kind = "TTree";
+    } else if (k.class_name == "ROOT::RNTuple" || k.class_name == "ROOT::Experimental::RNTuple") {
+      o.kind = "RNTuple";
+    } else {
+      o.kind = k.class_name;
+    }
+    if (tree_of[i] >= 0) {
+      const TreeInfo& t = info.trees[static_cast<std::size_t>(tree_of[i])];
+      o.num_entries = t.entries;
+      o.columns.reserve(t.top.size());
+      for (const std::uint32_t b : t.top) {
+        const BranchInfo& br = t.branches[b];
+        o.columns.push_back(Column{std::string(br.name), branch_type_name(t, br)});
+      }
+      o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
+      if (clusters) o.clusters = common_entry_offsets(t);
+    } else if (ntuple_of[i] >= 0) {
+      const RNTupleInfo& nt = info.rntuples[static_cast<std::size_t>(ntuple_of[i])];
+      o.num_entries = nt.entries;
+      for (const std::uint32_t f : nt.top_fields) {
+        o.columns.push_back(Column{nt.fields[f].name, nt.fields[f].type_name});
+      }
+      o.n_columns_total = static_cast<std::int64_t>(nt.fields.size());
+    }
+    m.objects.push_back(std::move(o));
+  }
+  for (const ObjectError& e : info.object_errors) {
+    ObjectMeta& o = m.objects[e.key_index];
+    o.error_kind = e.kind;
+    o.error_message = e.message;
+  }
+  return m;
+}
+
+}  // namespace mpiprep::extract::root

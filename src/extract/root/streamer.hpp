@@ -1,0 +1,33 @@
+// Internal: decoders for the streamed objects the reader needs (TTree with its branches and
+// leaves, the ROOT::RNTuple anchor and envelopes), hand-coded per class version as uproot's
+// models/ do. Inputs are uncompressed record payloads; outputs go into the rich model.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "mpiprep/core/result.hpp"
+#include "mpiprep/extract/root/model.hpp"
+
+namespace mpiprep::extract::root {
+
+// Decodes a TTree, TNtuple or TNtupleD payload (the bytes after the key header; `keylen` is
+// needed because streamed references count from the key's first byte). String views in
+// `tree` point into *buffer, which must contain `payload`. Errors: kUnsupportedVersion (a
+// class version the reader does not know), kCorrupt (anything inconsistent).
+[[nodiscard]] Status parse_tree(std::shared_ptr<const std::vector<std::byte>> buffer,
+                                std::span<const std::byte> payload, std::uint32_t keylen,
+                                std::string_view key_class, std::string_view what, TreeInfo& tree);
+
+// Decodes the ROOT::RNTuple anchor payload (version fields, envelope locations, checksum).
+[[nodiscard]] Status parse_rntuple_anchor(std::span<const std::byte> payload, std::string_view what,
+                                          RNTupleInfo& nt);
+
+// Decodes the uncompressed header and footer envelopes (checksums verified) into `nt`.
+[[nodiscard]] Status parse_rntuple_envelopes(std::span<const std::byte> header,
+                                             std::span<const std::byte> footer, RNTupleInfo& nt);
+
+}  // namespace mpiprep::extract::root
