@@ -116,6 +116,26 @@ void io_string(Archive& ar, std::string& s) {
   }
 }
 
+// Raw bytes (an embedded blob, e.g. an encoded batch inside a message), loaded like strings.
+template <class Archive>
+void io_bytes(Archive& ar, std::vector<std::byte>& b) {
+  std::uint64_t n = b.size();
+  io_count(ar, n);
+  if constexpr (Archive::is_loading::value) {
+    constexpr std::uint64_t kChunk = 64 * 1024;
+    b.clear();
+    while (n > 0) {
+      const std::uint64_t take = n < kChunk ? n : kChunk;
+      const std::size_t old = b.size();
+      b.resize(old + static_cast<std::size_t>(take));
+      ar.load_binary(b.data() + old, static_cast<std::size_t>(take));
+      n -= take;
+    }
+  } else {
+    if (n > 0) ar.save_binary(b.data(), static_cast<std::size_t>(n));
+  }
+}
+
 // Integers and enums at a fixed width W. Enums are range-checked against `max_value` on load.
 template <class W, class Archive, class T>
 void io_as(Archive& ar, T& v, W max_value = std::numeric_limits<W>::max()) {
