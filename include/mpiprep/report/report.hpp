@@ -1,0 +1,168 @@
+// The per-run timing report: each rank times its phases (RAII, steady clock) and records one
+// line per extracted file; rank 0 gathers them and renders the mpiP-style text report of
+// STYLE.md ("Timing report shape") and a JSON document with every per-rank and per-file figure.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mpiprep/comm/communicator.hpp"
+#include "mpiprep/core/meta.hpp"
+#include "mpiprep/core/result.hpp"
+
+namespace mpiprep::report {
+
+enum class Phase : std::uint8_t { kSurvey = 0, kLoadCache, kExtract, kIdle, kCommit, kOutput };
+inline constexpr std::size_t kPhaseCount = 6;
+inline constexpr std::array<Phase, kPhaseCount> kAllPhases = {
+    Phase::kSurvey, Phase::kLoadCache, Phase::kExtract, Phase::kIdle, Phase::kCommit,
+    Phase::kOutput};
+
+// "survey", "load-cache", "extract", "idle", "commit", "output" (JSON keys).
+[[nodiscard]] std::string_view phase_name(Phase p) noexcept;
+// Row label in the text table ("survey (stat)" for survey, else the name).
+[[nodiscard]] std::string_view phase_label(Phase p) noexcept;
+
+// Time spent in one phase on one rank; `entries` = how many timed scopes were recorded, so a
+// phase a rank never entered (0) is told apart from one that took no measurable time.
+struct PhaseTime {
+  double seconds = 0.0;
+  std::uint32_t entries = 0;
+  bool operator==(const PhaseTime&) const = default;
+};
+using PhaseTimes = std::array<PhaseTime, kPhaseCount>;
+
+// One extracted (or failed) file.
+struct FileTiming {
+  std::string path;
+  FileFormat format = FileFormat::kUnknown;
+  double seconds = 0.0;
+  std::uint64_t bytes = 0;
+  int rank = -1;
+  ErrorKind error = ErrorKind::kNone;  // kNone = extracted fine
+  bool operator==(const FileTiming&) const = default;
+};
+
+class Recorder;
+
+// Adds the steady-clock time between construction and stop() (or destruction) to a phase.
+class ScopedTimer {
+ public:
+  ScopedTimer(Recorder& recorder, Phase phase);
+  ~ScopedTimer();
+  ScopedTimer(ScopedTimer&& other) noexcept;
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(ScopedTimer&&) = delete;
+  // Records now and returns the seconds recorded; later calls (and the destructor) do nothing.
+  double stop();
+
+ private:
+  Recorder* recorder_;
+  Phase phase_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// One rank's timings. Thread-safe: extraction threads record files concurrently.
+class Recorder {
+ public:
+  [[nodiscard]] ScopedTimer time(Phase phase) { return ScopedTimer(*this, phase); }
+  void add(Phase phase, double seconds);
+  void record_file(FileTiming timing);
+  // From an extractor's result: path, format, extract_seconds, bytes_read, rank, error_kind.
+  void record_file(const FileMeta& meta);
+
+  [[nodiscard]] PhaseTimes phases() const;
+  [[nodiscard]] std::vector<FileTiming> files() const;
+
+ private:
+  mutable std::mutex mu_;
+  PhaseTimes phases_{};
+  std::vector<FileTiming> files_;
+};
+
+// Every rank's timings, on the root after gather().
+struct RunTimings {
+  std::vector<PhaseTimes> ranks;  // index = rank
+  std::vector<FileTiming> files;  // rank 0's first, then rank 1's, ... each in record order
+};
+
+// Collective. Gathers every rank's Recorder on `root`, which gets the whole RunTimings; other
+// ranks get an empty one. A file recorded with rank -1 is attributed to the rank that sent it.
+[[nodiscard]] RunTimings gather(comm::Communicator& comm, const Recorder& local, int root = 0);
+
+// Wire format of one rank's timings (exposed for tests). decode validates every length.
+[[nodiscard]] comm::Bytes encode(const PhaseTimes& phases, const std::vector<FileTiming>& files);
+[[nodiscard]] Result<std::pair<PhaseTimes, std::vector<FileTiming>>> decode(
+    std::span<const std::byte> bytes);
+
+// Inputs the report cannot measure itself: the CLI passes them in.
+struct RunInfo {
+  std::string command;
+  std::chrono::system_clock::time_point start;
+  std::chrono::system_clock::time_point stop;
+  int ranks = 1;
+  int nodes = 1;
+  int threads_per_rank = 1;
+  std::string binding = "none";
+  bool utc = false;  // print times in UTC instead of local time
+
+  [[nodiscard]] double wall_seconds() const;
+};
+
+struct Counts {
+  std::int64_t files = 0;   // input files after expansion
+  std::int64_t hits = 0;    // served from the cache
+  std::int64_t misses = 0;  // extracted this run
+  std::map<std::string, std::int64_t> failed_by_kind;  // error_kind_name -> files
+
+  [[nodiscard]] std::int64_t failed() const;
+};
+
+// Failures by kind among the recorded files (a helper for filling Counts).
+[[nodiscard]] std::map<std::string, std::int64_t> failures_by_kind(const RunTimings& t);
+
+// One row of the Phases table. A phase entered by exactly one rank of several (rank 0's
+// commit, load-cache, output) has no meaningful min/avg/imbalance: those are nullopt and
+// Time% uses the max. Imbalance is also nullopt for idle (imbalanced idle is the symptom).
+struct PhaseStats {
+  Phase phase = Phase::kSurvey;
+  int ranks_entered = 0;
+  std::optional<double> min, avg;
+  double max = 0.0;
+  std::optional<double> imbalance_pct;  // 100 * (max - avg) / max
+  double time_pct = 0.0;                // 100 * avg (or max) / wall
+};
+// Phases entered by at least one rank, in kAllPhases order.
+[[nodiscard]] std::vector<PhaseStats> phase_stats(const RunTimings& t, double wall_seconds);
+
+// One row of the Extraction table; the last row of extraction_stats() is the "*" total.
+struct FormatStats {
+  std::string format;  // format_name(), or "*"
+  std::int64_t files = 0;
+  double mean_ms = 0.0;
+  double p99_ms = 0.0;                  // nearest-rank 99th percentile
+  std::optional<double> files_per_sec;  // files / max-over-ranks extract time; none if 0
+  double mib_read = 0.0;
+  std::int64_t failed = 0;
+};
+[[nodiscard]] std::vector<FormatStats> extraction_stats(const RunTimings& t);
+
+// Rank 0. The text report (STYLE.md shape); numbers with thousands separators.
+[[nodiscard]] std::string render_text(const RunInfo& info, const Counts& counts,
+                                      const RunTimings& t);
+// Rank 0. The same figures as JSON, plus per-rank phase times and every file's timing.
+[[nodiscard]] nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts,
+                                                 const RunTimings& t);
+
+}  // namespace mpiprep::report
