@@ -257,6 +257,44 @@ TEST(Registry, UserBlockHdf5FileIsExtracted) {
   EXPECT_EQ(x->dtype, "<i8");
 }
 
+TEST(Registry, Hdf5FileThatExistsOnlyBehindTheFileSystem) {
+  // libhdf5 cannot open this path itself; the extractor reads the file through the io layer
+  // and gives libhdf5 the image. The result equals the on-disk extraction, id included.
+  const std::string name = "test_gold.nc";
+  const auto raw = read_all(data_path(name));
+  std::vector<std::byte> content(raw.size());
+  std::memcpy(content.data(), raw.data(), raw.size());
+  io::MemoryFileSystem mem;
+  mem.add("/in-memory/" + name, content);
+  io::CountingFileSystem fs(mem);
+  std::string err;
+  FileMeta m = extract_quietly(fs, "/in-memory/" + name, &err);
+  EXPECT_TRUE(err.empty()) << err;
+  ASSERT_TRUE(m.ok()) << m.error_message;
+  io::PosixFileSystem posix;
+  FileMeta disk = extract_file(posix, data_path(name), ExtractOptions{});
+  ASSERT_TRUE(disk.ok());
+  EXPECT_EQ(m.uuid, disk.uuid);
+  ASSERT_EQ(m.objects.size(), disk.objects.size());
+  for (std::size_t i = 0; i < m.objects.size(); ++i) {
+    EXPECT_EQ(m.objects[i].path, disk.objects[i].path);
+    EXPECT_EQ(m.objects[i].dtype, disk.objects[i].dtype);
+    EXPECT_EQ(m.objects[i].shape, disk.objects[i].shape);
+    EXPECT_EQ(m.objects[i].filters, disk.objects[i].filters);
+    EXPECT_EQ(m.objects[i].attributes, disk.objects[i].attributes);
+  }
+  // The whole image came through the counted io layer.
+  EXPECT_GE(fs.counters().bytes_read.load(), raw.size());
+  EXPECT_GE(m.bytes_read, raw.size());
+  EXPECT_EQ(h5_open_ids(), 0);
+
+  // A truncated in-memory copy is still named as truncated.
+  mem.add("/in-memory/cut.nc", std::vector<std::byte>(content.begin(), content.begin() + 5000));
+  FileMeta cut = extract_quietly(fs, "/in-memory/cut.nc", &err);
+  EXPECT_EQ(cut.error_kind, ErrorKind::kTruncated) << cut.error_message;
+  EXPECT_EQ(err.find("HDF5-DIAG"), std::string::npos) << err;
+}
+
 // A FileSystem whose files throw from pread: a reader bug must not escape extract_file.
 class ThrowingFileSystem final : public io::FileSystem {
  public:

@@ -127,6 +127,15 @@ Handle create_fapl_sec2() {
   return fapl;
 }
 
+Handle create_fapl_image(std::span<const std::byte> image) {
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+  check(H5Pset_fapl_core(fapl.get(), std::size_t{1} << 20, false), "H5Pset_fapl_core");
+  // libhdf5 copies the image, so the caller's buffer need not outlive the open file.
+  check(H5Pset_file_image(fapl.get(), const_cast<std::byte*>(image.data()), image.size()),
+        "H5Pset_file_image");
+  return fapl;
+}
+
 Handle open_file_readonly(const std::string& path, hid_t fapl) {
   return {check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), "H5Fopen"), H5Fclose};
 }

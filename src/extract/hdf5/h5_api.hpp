@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -99,6 +100,8 @@ using H5String = std::unique_ptr<char, H5Free>;
 
 // Files and property lists.
 Handle create_fapl_sec2();
+// The core (in-memory) driver over a copy of `image`, for files libhdf5 cannot open by path.
+Handle create_fapl_image(std::span<const std::byte> image);
 Handle open_file_readonly(const std::string& path, hid_t fapl);
 
 // Objects.

@@ -8,6 +8,7 @@
 #include <array>
 #include <charconv>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ namespace {
 // HDF5 extraction in this process therefore holds this one mutex. It is the only mutable
 // global in mpiprep on purpose: the thing it guards is itself process-global. The io-layer
 // reads below (signature, superblock, tail sample) stay outside it.
+// A file libhdf5 cannot open by path is read whole through the io layer, up to this size.
+constexpr std::uint64_t kMaxImageBytes = std::uint64_t{256} << 20;
+
 std::mutex& library_mutex() {
   static std::mutex m;
   return m;
@@ -184,6 +188,41 @@ Result<std::vector<std::byte>> read_up_to(io::RandomAccessFile& file, std::uint6
   return buf;
 }
 
+// What one pass of libhdf5 over a file yields.
+struct Walk {
+  std::vector<ObjectMeta> objects;
+  haddr_t root_address = 0;
+  std::uint64_t hdf5_bytes = 0;  // read by libhdf5 itself (measured, else estimated)
+};
+
+// Opens `name` with `fapl` and visits every object. Takes the library lock and silences
+// libhdf5's error printing for exactly the time HDF5 code runs.
+Result<Walk> walk(const std::string& name, const std::function<h5::Handle()>& make_fapl,
+                  std::size_t superblock_length) {
+  std::scoped_lock lock(library_mutex());
+  h5::ErrorSilencer quiet;
+  const ThreadReadMeter meter;
+  try {
+    h5::Handle fapl = make_fapl();
+    h5::Handle f = h5::open_file_readonly(name, fapl.get());
+    Walk w;
+    w.root_address = h5::object_info(f.get(), H5O_INFO_BASIC).addr;
+    VisitState st;
+    h5::visit_objects(f.get(), visit_one, &st, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS | H5O_INFO_HDR);
+    if (st.fatal) std::rethrow_exception(st.fatal);
+    f.close();
+    fapl.close();
+    w.objects = std::move(st.objects);
+    // Measured where Linux task I/O accounting is available; otherwise estimated from the
+    // metadata libhdf5 reports (superblock, every object header, every group's link index and
+    // heap): a lower bound, since libhdf5 also reads speculatively and re-reads (measured:
+    // about 3x the estimate on test_gold.nc).
+    w.hdf5_bytes = meter.bytes_since_start().value_or(superblock_length + st.metadata_bytes);
+    return w;
+  } catch (const h5::H5Failure& e) {
+    return e.to_error();
+  }
+}
 
 }  // namespace
 
@@ -220,42 +259,40 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& /*opt
     return std::nullopt;
   };
 
-  std::scoped_lock lock(library_mutex());
-  h5::ErrorSilencer quiet;
-  const ThreadReadMeter meter;
-  try {
-    FileMeta meta;
-    meta.path = file.path();
-    meta.size = static_cast<std::int64_t>(size);
-    meta.format = FileFormat::kHdf5;
-
-    h5::Handle fapl = h5::create_fapl_sec2();
-    h5::Handle f = h5::open_file_readonly(file.path(), fapl.get());
-    const H5O_info_t root = h5::object_info(f.get(), H5O_INFO_BASIC);
-
-    VisitState st;
-    h5::visit_objects(f.get(), visit_one, &st, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS | H5O_INFO_HDR);
-    if (st.fatal) std::rethrow_exception(st.fatal);
-    f.close();
-    fapl.close();
-
-    meta.objects = std::move(st.objects);
-    meta.uuid = file_uuid(*sb_bytes, size, root.addr, *tail);
-    // bytes_read here is only what libhdf5 read through its own driver; extract_file() adds
-    // the io-layer bytes (signature, superblock, tail sample). Measured where Linux task I/O
-    // accounting is available; otherwise estimated from the metadata libhdf5 reports (the
-    // superblock, every object header, every group's link index and heap): a lower bound,
-    // since libhdf5 also reads speculatively and re-reads (about 3x on test_gold.nc).
-    meta.bytes_read = meter.bytes_since_start().value_or(sb.length + st.metadata_bytes);
-    return meta;
-  } catch (const h5::H5Failure& e) {
-    if (auto t = truncation()) {
-      t->message += "; libhdf5: ";
-      t->message += e.what();
-      return *t;
-    }
-    return e.to_error();
+  auto done = walk(file.path(), h5::create_fapl_sec2, sb.length);
+  if (!done.ok() && done.error().kind == ErrorKind::kMissing && size <= kMaxImageBytes) {
+    // libhdf5 opens paths itself; this one exists only behind our FileSystem (in memory, or a
+    // remote or replaced file). Read it through the io layer, where every byte is counted,
+    // and hand libhdf5 the image through its core driver.
+    auto image = read_up_to(file, 0, static_cast<std::size_t>(size));
+    if (!image.ok()) return image.error();
+    if (image->size() != size)
+      return make_error(ErrorKind::kTruncated, "file shrank while being read: " +
+                                                   std::to_string(image->size()) + " of " +
+                                                   std::to_string(size) + " bytes");
+    done = walk(file.path(), [&] { return h5::create_fapl_image(*image); }, sb.length);
   }
+  if (!done.ok()) {
+    Error e = std::move(done).error();
+    if (e.kind == ErrorKind::kTruncated || e.kind == ErrorKind::kCorrupt) {
+      if (auto t = truncation()) {
+        t->message += "; libhdf5: " + e.message;
+        return *t;
+      }
+    }
+    return e;
+  }
+
+  FileMeta meta;
+  meta.path = file.path();
+  meta.size = static_cast<std::int64_t>(size);
+  meta.format = FileFormat::kHdf5;
+  meta.objects = std::move(done->objects);
+  meta.uuid = file_uuid(*sb_bytes, size, done->root_address, *tail);
+  // Only what libhdf5 read through its own driver; extract_file() adds the io-layer bytes
+  // (signature, superblock, tail sample, and the whole image when one was needed).
+  meta.bytes_read = done->hdf5_bytes;
+  return meta;
 }
 
 }  // namespace mpiprep::extract::hdf5
