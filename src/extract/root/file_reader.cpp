@@ -170,7 +170,7 @@ struct Directory {
 class FileReader {
  public:
   FileReader(io::RandomAccessFile& file, const ReadOptions& opts)
-      : file_(file), opts_(opts), io_(file, opts, info_) {}
+      : opts_(opts), io_(file, opts, info_) {}
 
   Result<RootFileInfo> run() {
     if (Status s = header(); !s.ok()) return s.error();
@@ -533,7 +533,6 @@ class FileReader {
     return {};
   }
 
-  io::RandomAccessFile& file_;
   const ReadOptions& opts_;
   RootFileInfo info_;
   Reader io_;

@@ -33,6 +33,7 @@ std::int64_t load_be(std::span<const std::byte> b) {
 
 struct VersionHeader {
   std::int16_t version = 0;
+  std::size_t start = 0;     // where the object's header begins in the record
   std::size_t end = kNoEnd;  // one past the object, when it has a byte count
 };
 
@@ -74,6 +75,7 @@ class TreeParser {
   VersionHeader version_header(std::string_view cls) {
     VersionHeader h;
     const std::size_t start = c_.pos();
+    h.start = start;
     const std::uint32_t w = c_.peek_u32();
     if ((w & kByteCountMask) != 0) {
       c_.skip(4);
@@ -105,9 +107,10 @@ class TreeParser {
     c_.seek(h.end);
   }
 
-  void unsupported(std::string_view cls, int version) {
-    c_.fail(ErrorKind::kUnsupportedVersion,
-            std::string(cls) + " class version " + std::to_string(version) + " is not supported");
+  void unsupported(std::string_view cls, const VersionHeader& h) {
+    c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " class version " + std::to_string(h.version) +
+                                                " is not supported (object at byte " + std::to_string(h.start) +
+                                                " of the record)");
   }
 
   void tobject() {
@@ -237,7 +240,7 @@ class TreeParser {
     if (!c_.ok()) return;
     const int v = h.version;
     t_.version = h.version;
-    if (v != 5 && (v < 16 || v > 20)) return unsupported("TTree", v);
+    if (v != 5 && (v < 16 || v > 20)) return unsupported("TTree", h);
     tnamed(t_.name, t_.title);
     skip_versioned("TAttLine");
     skip_versioned("TAttFill");
@@ -398,7 +401,7 @@ class TreeParser {
     if (!c_.ok()) return;
     const int v = h.version;
     b.base_version = h.version;
-    if (v < 6 || v > 13) return unsupported("TBranch", v);
+    if (v < 6 || v > 13) return unsupported("TBranch", h);
     tnamed(b.name, b.title);
     if (v > 7) skip_versioned("TAttFill");
     std::uint32_t max_baskets = 0;
@@ -560,7 +563,7 @@ class TreeParser {
     if (c_.ok()) {
       l.version = h.version;
       const VersionHeader base = version_header("TLeaf");
-      if (c_.ok() && base.version != 2) unsupported("TLeaf", base.version);
+      if (c_.ok() && base.version != 2) unsupported("TLeaf", base);
       if (c_.ok()) {
         tnamed(l.name, l.title);
         l.len = c_.i32();

@@ -1,0 +1,31 @@
+// TTree record fuzzer: the streamer decoder on raw (uncompressed) record payloads, where
+// mutations reach the branch/leaf structures directly instead of breaking a compressed
+// stream. Input: [keylen u16 BE][class selector u8][payload]. Seeds: the test files' tree
+// records (bench/root/root_dump FILE --dump-records DIR writes them in this format).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "extract/root/streamer.hpp"
+#include "mpiprep/extract/root/reader.hpp"
+
+using namespace mpiprep::extract::root;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 3) return 0;
+  const auto keylen = static_cast<std::uint32_t>((data[0] << 8) | data[1]);
+  static constexpr const char* kClasses[] = {"TTree", "TNtuple", "TNtupleD"};
+  const char* cls = kClasses[data[2] % 3];
+  auto buffer = std::make_shared<std::vector<std::byte>>(size - 3);
+  for (std::size_t i = 3; i < size; ++i) (*buffer)[i - 3] = static_cast<std::byte>(data[i]);
+  TreeInfo tree;
+  const std::span<const std::byte> payload(*buffer);
+  if (!parse_tree(buffer, payload, keylen, cls, "fuzz record", tree).ok()) return 0;
+  std::size_t n = tree.count_all_branches() + common_entry_offsets(tree).size();
+  for (const BranchInfo& b : tree.branches) {
+    n += branch_type_name(tree, b).size();
+    for (const std::uint32_t l : tree.leaf_ids(b)) n += leaf_type_name(tree.leaves[l]).size();
+  }
+  return n == static_cast<std::size_t>(-1) ? 1 : 0;
+}
