@@ -78,8 +78,7 @@ void set_error(FileMeta& meta, const Error& e) {
 }
 
 // Everything but the timing; exceptions escape to extract_file.
-void run(io::FileSystem& fs, const std::string& path, const ExtractOptions& opts,
-         FileMeta& meta) {
+void run(io::FileSystem& fs, const std::string& path, const ExtractOptions& opts, FileMeta& meta) {
   auto opened = fs.open(path);
   if (!opened.ok()) return set_error(meta, opened.error());
   io::RandomAccessFile& raw = **opened;

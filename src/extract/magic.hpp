@@ -30,8 +30,9 @@ template <std::size_t N>
 [[nodiscard]] inline bool has_prefix(std::span<const std::byte> head,
                                      const std::array<unsigned char, N>& m) noexcept {
   if (head.size() < N) return false;
-  return std::equal(m.begin(), m.end(), head.begin(),
-                    [](unsigned char a, std::byte b) { return a == static_cast<unsigned char>(b); });
+  return std::equal(m.begin(), m.end(), head.begin(), [](unsigned char a, std::byte b) {
+    return a == static_cast<unsigned char>(b);
+  });
 }
 
 // Where the HDF5 superblock starts, or nullopt when no signature is at any allowed offset from

@@ -81,7 +81,8 @@ ObjectMeta object_from_json(const json& j) {
   for (const char* key : {"branches", "fields"}) {
     if (auto it = j.find(key); it != j.end())
       for (const auto& c : *it)
-        o.columns.push_back(Column{c.at("name").get<std::string>(), c.at("type").get<std::string>()});
+        o.columns.push_back(
+            Column{c.at("name").get<std::string>(), c.at("type").get<std::string>()});
   }
   read_if(j, "n_branches_total", o.n_columns_total);
   read_if(j, "n_fields_total", o.n_columns_total);

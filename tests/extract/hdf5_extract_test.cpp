@@ -26,9 +26,9 @@ namespace {
 using nlohmann::json;
 using testing_support::data_path;
 using testing_support::expected_json;
-using testing_support::H5Id;
 using testing_support::h5_check;
 using testing_support::h5_open_ids;
+using testing_support::H5Id;
 using testing_support::read_all;
 using testing_support::TempDir;
 using testing_support::write_all;
@@ -79,7 +79,8 @@ std::vector<std::string> split_path(const std::string& p) {
   return parts;
 }
 
-const std::regex kUuidPattern("^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+const std::regex kUuidPattern(
+    "^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
 
 // ---------------------------------------------------------------------------------------------
 // Real files vs expected.json
@@ -193,8 +194,10 @@ TEST_P(Hdf5ExpectedTest, SuperblockEndOfFileIsWhereLibhdf5DrawsTheLine) {
   const std::size_t eof = *sb.end_of_file;
   ASSERT_LE(eof, bytes.size());
   TempDir dir;
-  write_all(dir.file("at_eof.h5"), std::vector<char>(bytes.begin(), bytes.begin() + static_cast<long>(eof)));
-  write_all(dir.file("short.h5"), std::vector<char>(bytes.begin(), bytes.begin() + static_cast<long>(eof - 1)));
+  write_all(dir.file("at_eof.h5"),
+            std::vector<char>(bytes.begin(), bytes.begin() + static_cast<long>(eof)));
+  write_all(dir.file("short.h5"),
+            std::vector<char>(bytes.begin(), bytes.begin() + static_cast<long>(eof - 1)));
   Extraction at_eof = extract_path(dir.file("at_eof.h5"));
   EXPECT_TRUE(at_eof.result.ok()) << at_eof.result.error().to_string();
   Extraction short_file = extract_path(dir.file("short.h5"));
@@ -202,8 +205,8 @@ TEST_P(Hdf5ExpectedTest, SuperblockEndOfFileIsWhereLibhdf5DrawsTheLine) {
   EXPECT_EQ(short_file.result.error().kind, ErrorKind::kTruncated);
   EXPECT_NE(short_file.result.error().message.find("truncated file"), std::string::npos)
       << short_file.result.error().message;  // libhdf5's own words are kept
-  EXPECT_EQ(sb.length, sb.version <= 1 ? std::size_t{96 + (sb.version == 1 ? 4U : 0U)}
-                                       : std::size_t{48});
+  EXPECT_EQ(sb.length,
+            sb.version <= 1 ? std::size_t{96 + (sb.version == 1 ? 4U : 0U)} : std::size_t{48});
 }
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
@@ -273,8 +276,8 @@ TEST(Hdf5BadFiles, TruncatedCopiesAreTruncatedErrors) {
     const auto bytes = read_all(data_path(name));
     // Up to 64 bytes short of the end: PyTables leaves a few bytes past HDF5's recorded end of
     // file, and cutting those is no truncation (the last cut case is tested below).
-    const std::vector<std::size_t> cuts = {8, 13, 40, 95, 512, 2048, bytes.size() / 2,
-                                           bytes.size() - 64};
+    const std::vector<std::size_t> cuts = {
+        8, 13, 40, 95, 512, 2048, bytes.size() / 2, bytes.size() - 64};
     for (std::size_t cut : cuts) {
       SCOPED_TRACE(name + " cut at " + std::to_string(cut));
       const std::string path = dir.file("cut.h5");
@@ -364,10 +367,10 @@ TEST(Hdf5Generated, FiltersThisProcessCannotDecodeAreListed) {
   TempDir dir;
   const std::string path = dir.file("filters.h5");
   constexpr H5Z_filter_t kZstd = 32015, kCustom = 40123;
-  const H5Z_class2_t zstd_cls = {H5Z_CLASS_T_VERS, kZstd, 1, 1, "zstd stand-in", nullptr, nullptr,
-                                 passthrough_filter};
-  const H5Z_class2_t custom_cls = {H5Z_CLASS_T_VERS, kCustom, 1, 1, "custom optional", nullptr,
-                                   nullptr, passthrough_filter};
+  const H5Z_class2_t zstd_cls = {H5Z_CLASS_T_VERS, kZstd,   1,       1,
+                                 "zstd stand-in",  nullptr, nullptr, passthrough_filter};
+  const H5Z_class2_t custom_cls = {H5Z_CLASS_T_VERS,  kCustom, 1,       1,
+                                   "custom optional", nullptr, nullptr, passthrough_filter};
   {
     // Registered only while writing, so the ids and names really land in the pipeline message.
     h5_check(H5Zregister(&zstd_cls), "H5Zregister");
@@ -383,8 +386,8 @@ TEST(Hdf5Generated, FiltersThisProcessCannotDecodeAreListed) {
     h5_check(H5Pset_deflate(dcpl, 4), "deflate");
     const hsize_t dims[1] = {16};
     H5Id space(H5Screate_simple(1, dims, nullptr), H5Sclose, "space");
-    H5Id ds(H5Dcreate2(f, "data", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-            H5Dclose, "dataset");
+    H5Id ds(H5Dcreate2(f, "data", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose,
+            "dataset");
     std::array<int, 16> values{};
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int>(i * i);
     h5_check(H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "write");
@@ -403,9 +406,8 @@ TEST(Hdf5Generated, FiltersThisProcessCannotDecodeAreListed) {
   EXPECT_EQ(ds->error_kind, ErrorKind::kNone) << ds->error_message;
   EXPECT_EQ(ds->layout, "chunked");
   EXPECT_EQ(ds->chunks, std::vector<std::int64_t>{4});
-  const std::vector<Filter> want = {{32015, "zstd stand-in", {3}},
-                                    {40123, "custom optional", {7, 9}},
-                                    {1, "deflate", {4}}};
+  const std::vector<Filter> want = {
+      {32015, "zstd stand-in", {3}}, {40123, "custom optional", {7, 9}}, {1, "deflate", {4}}};
   EXPECT_EQ(ds->filters, want);
   EXPECT_EQ(h5_open_ids(), 0);
 }
@@ -554,8 +556,8 @@ TEST(Hdf5Generated, EveryDatatypeClassHasItsDocumentedSpelling) {
       H5Id a(H5Acreate2(sds, an, H5T_STD_I32LE, ascalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, an);
     for (int i = 0; i < 20; ++i) {
       const std::string an = "attr_" + std::to_string(19 - i);
-      H5Id a(H5Acreate2(g, an.c_str(), H5T_STD_I32LE, ascalar, H5P_DEFAULT, H5P_DEFAULT),
-             H5Aclose, "attr");
+      H5Id a(H5Acreate2(g, an.c_str(), H5T_STD_I32LE, ascalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+             "attr");
     }
   }
   ASSERT_EQ(h5_open_ids(), 0);

@@ -1,5 +1,7 @@
 // inspect JSON: the keys per object kind, values taken from the FileMeta, and the round trip
 // through file_meta_from_json, on real HDF5 extractions and on hand-built ROOT-like metadata.
+#include "mpiprep/output/meta_json.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -7,7 +9,6 @@
 
 #include "mpiprep/extract/extractor.hpp"
 #include "mpiprep/io/file_system.hpp"
-#include "mpiprep/output/meta_json.hpp"
 #include "test_support.hpp"
 
 namespace mpiprep::output {
@@ -81,9 +82,9 @@ TEST(MetaJson, Hdf5FileShapeMatchesExpectedJsonAndRoundTrips) {
     }
     ASSERT_EQ(o["kind"], "dataset");
     ++datasets;
-    EXPECT_EQ(keys(o), (std::set<std::string>{"path", "kind", "shape", "maxshape", "dtype",
-                                               "layout", "chunks", "filters", "attributes",
-                                               "num_entries"}));
+    EXPECT_EQ(keys(o),
+              (std::set<std::string>{"path", "kind", "shape", "maxshape", "dtype", "layout",
+                                     "chunks", "filters", "attributes", "num_entries"}));
     for (const json& e : exp["datasets"]) {
       if (e["path"] != o["path"]) continue;
       EXPECT_EQ(o["shape"], e["shape"]);
@@ -170,14 +171,14 @@ TEST(MetaJson, RootObjectsHaveTheirKeys) {
   EXPECT_EQ(j["compression"], "zstd:5");
   const json& tree = j["objects"][0];
   EXPECT_EQ(keys(tree), (std::set<std::string>{"path", "cycle", "kind", "title", "num_entries",
-                                                "branches", "n_branches_total", "clusters"}));
+                                               "branches", "n_branches_total", "clusters"}));
   EXPECT_EQ(tree["branches"][1], (json{{"name", "Jet_pt"}, {"type", "float[]"}}));
   EXPECT_EQ(tree["n_branches_total"], 7);
   EXPECT_EQ(tree["clusters"], json::array({0, 400, 800, 1000}));
   EXPECT_EQ(tree["cycle"], 2);
   const json& nt = j["objects"][1];
   EXPECT_EQ(keys(nt), (std::set<std::string>{"path", "cycle", "kind", "title", "num_entries",
-                                              "fields", "n_fields_total", "clusters"}));
+                                             "fields", "n_fields_total", "clusters"}));
   EXPECT_EQ(nt["fields"][0]["type"], "std::int32_t");
   EXPECT_EQ(keys(j["objects"][2]), (std::set<std::string>{"path", "cycle", "kind"}));
   EXPECT_EQ(j["objects"][2]["kind"], "TH1D");

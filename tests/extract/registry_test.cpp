@@ -19,9 +19,9 @@ namespace {
 
 using testing_support::data_path;
 using testing_support::expected_json;
-using testing_support::H5Id;
 using testing_support::h5_check;
 using testing_support::h5_open_ids;
+using testing_support::H5Id;
 using testing_support::read_all;
 using testing_support::TempDir;
 using testing_support::write_all;
@@ -97,10 +97,10 @@ TEST(Sniff, EveryTestFileHasTheFormatOfExpectedJson) {
   int n = 0;
   for (const auto& [name, v] : expected_json().at("files").items()) {
     const std::string fmt = v.at("format");
-    const FileFormat want = fmt == "hdf5"              ? FileFormat::kHdf5
-                            : fmt == "root"            ? FileFormat::kRoot
+    const FileFormat want = fmt == "hdf5"                ? FileFormat::kHdf5
+                            : fmt == "root"              ? FileFormat::kRoot
                             : fmt.starts_with("netcdf3") ? FileFormat::kNetcdf3
-                                                       : FileFormat::kUnknown;
+                                                         : FileFormat::kUnknown;
     auto f = fs.open(data_path(name));
     ASSERT_TRUE(f.ok()) << name;
     auto got = sniff(**f);
@@ -181,8 +181,8 @@ TEST(Registry, RandomEmptyAndTruncatedFilesArePerFileErrors) {
       FileMeta m = extract_quietly(fs, path, &err);
       EXPECT_EQ(err.find("HDF5-DIAG"), std::string::npos) << err;
       EXPECT_EQ(m.format, FileFormat::kHdf5);
-      EXPECT_EQ(m.error_kind, ErrorKind::kTruncated) << name << " cut " << cut << ": "
-                                                     << m.error_message;
+      EXPECT_EQ(m.error_kind, ErrorKind::kTruncated)
+          << name << " cut " << cut << ": " << m.error_message;
       EXPECT_EQ(m.size, static_cast<std::int64_t>(cut));
       EXPECT_TRUE(m.objects.empty());
     }

@@ -99,8 +99,7 @@ std::string describe(hid_t t, bool nested, int depth) {
       const int n = h5::member_count(t);
       for (unsigned i = 0; i < static_cast<unsigned>(n); ++i) {
         if (i > 0) s += ",";
-        s += h5::member_name(t, i) + "=" +
-             enum_value(h5::member_value(t, i, size), big, is_signed);
+        s += h5::member_name(t, i) + "=" + enum_value(h5::member_value(t, i, size), big, is_signed);
       }
       return s + "}";
     }

@@ -161,9 +161,7 @@ std::vector<std::string> attribute_names(hid_t obj) {
   return names;
 }
 
-Handle dataset_space(hid_t dset) {
-  return {check(H5Dget_space(dset), "H5Dget_space"), H5Sclose};
-}
+Handle dataset_space(hid_t dset) { return {check(H5Dget_space(dset), "H5Dget_space"), H5Sclose}; }
 
 Handle dataset_type(hid_t dset) { return {check(H5Dget_type(dset), "H5Dget_type"), H5Tclose}; }
 
@@ -211,9 +209,9 @@ std::vector<FilterInfo> filters(hid_t dcpl) {
     std::size_t nelmts = cd.size();
     // filter_config is not requested: for a filter this library lacks it would only add noise
     // to the error stack. The name comes from the pipeline message, else the registered class.
-    H5Z_filter_t id = check(H5Pget_filter2(dcpl, i, &flags, &nelmts, cd.data(), name.size(),
-                                           name.data(), nullptr),
-                            "H5Pget_filter2");
+    H5Z_filter_t id = check(
+        H5Pget_filter2(dcpl, i, &flags, &nelmts, cd.data(), name.size(), name.data(), nullptr),
+        "H5Pget_filter2");
     if (nelmts > cd.size()) {
       if (nelmts > kMaxFilterParams)
         throw H5Failure(ErrorKind::kCorrupt, "filter client data longer than 4096 values");

@@ -33,8 +33,8 @@ class H5Failure : public std::runtime_error {
 
 // Summary of HDF5's current (default) error stack, which is cleared by reading it.
 struct ErrorStack {
-  std::string outermost;  // "H5Fopen: unable to open file"
-  std::string innermost;  // the most specific entry: "H5F__super_read: truncated file: eof = ..."
+  std::string outermost;   // "H5Fopen: unable to open file"
+  std::string innermost;   // the most specific entry: "H5F__super_read: truncated file: eof = ..."
   bool truncated = false;  // some entry carried the H5E_TRUNCATED minor code
   int depth = 0;
 };

@@ -29,13 +29,13 @@ namespace {
 // HDF5 extraction in this process therefore holds this one mutex. It is the only mutable
 // global in mpiprep on purpose: the thing it guards is itself process-global. The io-layer
 // reads below (signature, superblock, tail sample) stay outside it.
-// A file libhdf5 cannot open by path is read whole through the io layer, up to this size.
-constexpr std::uint64_t kMaxImageBytes = std::uint64_t{256} << 20;
-
 std::mutex& library_mutex() {
   static std::mutex m;
   return m;
 }
+
+// A file libhdf5 cannot open by path is read whole through the io layer, up to this size.
+constexpr std::uint64_t kMaxImageBytes = std::uint64_t{256} << 20;
 
 struct VisitState {
   std::vector<ObjectMeta> objects;
@@ -236,26 +236,28 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& /*opt
     return make_error(ErrorKind::kCorrupt,
                       "no HDF5 signature at offset 0 or any power of two from 512 to the end");
   const std::uint64_t sb_offset = **where;
-  auto sb_bytes = read_up_to(file, sb_offset,
-                             static_cast<std::size_t>(std::min<std::uint64_t>(
-                                 kSuperblockMaxBytes, size - sb_offset)));
+  auto sb_bytes = read_up_to(
+      file, sb_offset,
+      static_cast<std::size_t>(std::min<std::uint64_t>(kSuperblockMaxBytes, size - sb_offset)));
   if (!sb_bytes.ok()) return sb_bytes.error();
   const SuperblockInfo sb = parse_superblock(*sb_bytes);
   if (sb.length > 0 && sb_bytes->size() > sb.length) sb_bytes->resize(sb.length);
-  const std::size_t tail_len = static_cast<std::size_t>(std::min<std::uint64_t>(kUuidTailBytes, size));
+  const std::size_t tail_len =
+      static_cast<std::size_t>(std::min<std::uint64_t>(kUuidTailBytes, size));
   auto tail = read_up_to(file, size - tail_len, tail_len);
   if (!tail.ok()) return tail.error();
 
   // Name truncation ourselves: the superblock records where the file should end.
   auto truncation = [&]() -> std::optional<Error> {
     if (sb_bytes->size() < 16 || (sb.length > 0 && sb_bytes->size() < sb.length))
-      return make_error(ErrorKind::kTruncated,
-                        "file ends inside the HDF5 superblock at offset " + std::to_string(sb_offset) +
-                            " (" + std::to_string(size) + " bytes)");
+      return make_error(ErrorKind::kTruncated, "file ends inside the HDF5 superblock at offset " +
+                                                   std::to_string(sb_offset) + " (" +
+                                                   std::to_string(size) + " bytes)");
     if (sb.end_of_file && *sb.end_of_file > size)
-      return make_error(ErrorKind::kTruncated,
-                        "HDF5 superblock records end of file at " + std::to_string(*sb.end_of_file) +
-                            " but the file has " + std::to_string(size) + " bytes");
+      return make_error(ErrorKind::kTruncated, "HDF5 superblock records end of file at " +
+                                                   std::to_string(*sb.end_of_file) +
+                                                   " but the file has " + std::to_string(size) +
+                                                   " bytes");
     return std::nullopt;
   };
 
@@ -267,10 +269,11 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& /*opt
     auto image = read_up_to(file, 0, static_cast<std::size_t>(size));
     if (!image.ok()) return image.error();
     if (image->size() != size)
-      return make_error(ErrorKind::kTruncated, "file shrank while being read: " +
-                                                   std::to_string(image->size()) + " of " +
-                                                   std::to_string(size) + " bytes");
-    done = walk(file.path(), [&] { return h5::create_fapl_image(*image); }, sb.length);
+      return make_error(ErrorKind::kTruncated,
+                        "file shrank while being read: " + std::to_string(image->size()) + " of " +
+                            std::to_string(size) + " bytes");
+    done = walk(
+        file.path(), [&] { return h5::create_fapl_image(*image); }, sb.length);
   }
   if (!done.ok()) {
     Error e = std::move(done).error();

@@ -11,8 +11,8 @@
 namespace mpiprep::extract::hdf5 {
 
 struct SuperblockInfo {
-  int version = -1;          // 0..3; -1 when the bytes are not a superblock we can parse
-  std::size_t length = 0;    // bytes the superblock occupies (0 when unknown)
+  int version = -1;        // 0..3; -1 when the bytes are not a superblock we can parse
+  std::size_t length = 0;  // bytes the superblock occupies (0 when unknown)
   // End of file the writer recorded (an absolute offset, user block included), when parseable.
   // libhdf5 refuses a file shorter than this; a longer one is fine (trailing bytes are ignored).
   std::optional<std::uint64_t> end_of_file;
