@@ -41,7 +41,8 @@ struct VisitState {
   std::vector<ObjectMeta> objects;
   // What libhdf5 must have read for us, estimated from the metadata it reports (see extract).
   std::uint64_t metadata_bytes = 0;
-  std::exception_ptr fatal;  // a non-HDF5 failure (bad_alloc): stops the visit, rethrown
+  bool estimate_bytes = true;  // false when the reads are measured: skip the extra queries
+  std::exception_ptr fatal;    // a non-HDF5 failure (bad_alloc): stops the visit, rethrown
 };
 
 // libhdf5 reads through its own sec2 driver, invisible to our io layer. Linux task I/O
@@ -54,6 +55,7 @@ struct VisitState {
 class ThreadReadMeter {
  public:
   ThreadReadMeter() : start_(sample(&start_len_)) {}
+  [[nodiscard]] bool available() const noexcept { return start_.has_value(); }
   [[nodiscard]] std::optional<std::uint64_t> bytes_since_start() const {
     if (!start_) return std::nullopt;
     std::size_t len = 0;
@@ -161,7 +163,7 @@ herr_t visit_one(hid_t root, const char* name, const H5O_info_t* info, void* dat
         describe_dataset(obj.get(), o);
       } else if (info->type == H5O_TYPE_NAMED_DATATYPE) {
         o.dtype = dtype_string(obj.get());
-      } else if (info->type == H5O_TYPE_GROUP) {
+      } else if (info->type == H5O_TYPE_GROUP && st->estimate_bytes) {
         // The link index (B-tree or fractal heap) and name heap HDF5 walked to list members.
         H5O_info_t meta = h5::object_info(obj.get(), H5O_INFO_META_SIZE);
         st->metadata_bytes += meta.meta_size.obj.index_size + meta.meta_size.obj.heap_size +
@@ -208,6 +210,7 @@ Result<Walk> walk(const std::string& name, const std::function<h5::Handle()>& ma
     Walk w;
     w.root_address = h5::object_info(f.get(), H5O_INFO_BASIC).addr;
     VisitState st;
+    st.estimate_bytes = !meter.available();
     h5::visit_objects(f.get(), visit_one, &st, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS | H5O_INFO_HDR);
     if (st.fatal) std::rethrow_exception(st.fatal);
     f.close();
