@@ -238,19 +238,27 @@ std::optional<FileMeta> Cache::lookup(std::string_view path, std::int64_t size,
 
 Classification Cache::classify(std::span<const SurveyEntry> entries,
                                std::uint64_t options_hash) const {
+  const Impl& im = *impl_;
   Classification c;
   c.verdicts.reserve(entries.size());
-  std::unordered_set<std::string_view> seen;
-  seen.reserve(entries.size());
+  // Which rows the survey saw, by slot: cheaper than a second hash set of paths.
+  std::vector<char> seen_base(im.base.files.rows(), 0), seen_overlay(im.overlay.size(), 0);
   for (const auto& e : entries) {
-    Verdict v = check(e.path, e.size, e.mtime_ns, options_hash);
+    Verdict v = Verdict::kMissNew;
+    if (auto it = im.index.find(e.path); it != im.index.end()) {
+      v = im.verdict(it->second, e.size, e.mtime_ns, options_hash);
+      if (it->second >= 0)
+        seen_base[static_cast<std::size_t>(it->second)] = 1;
+      else
+        seen_overlay[static_cast<std::size_t>(~it->second)] = 1;
+    }
     c.verdicts.push_back(v);
     ++c.counts[static_cast<std::size_t>(v)];
-    seen.insert(e.path);
   }
-  for (const auto& [path, slot] : impl_->index) {
-    (void)slot;
-    if (seen.count(path) == 0) c.removed.emplace_back(path);
+  for (const auto& [path, slot] : im.index) {
+    const bool seen = slot >= 0 ? seen_base[static_cast<std::size_t>(slot)] != 0
+                                : seen_overlay[static_cast<std::size_t>(~slot)] != 0;
+    if (!seen) c.removed.emplace_back(path);
   }
   std::sort(c.removed.begin(), c.removed.end());
   return c;

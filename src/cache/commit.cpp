@@ -9,11 +9,17 @@
 // is tens of MB, one client writes that in well under a second, and MPI-IO's collective
 // buffering funnels data through a few aggregators anyway. Rank-0-writes moves every byte
 // exactly once and keeps the compression (parallel filtered writes) on one rank.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "cache_file.hpp"
 #include "cache_impl.hpp"
@@ -160,6 +166,38 @@ Plan decode(const comm::Bytes& b) {
   throw FatalError(fmt::format("cannot write cache {}: {}", path, why));
 }
 
+// Under the lock: temp files and broken-lock leftovers of killed commits on this host
+// ("<name>.tmp-<host>-<pid>-<hex>", "<name>.lock.stale-<host>-<pid>-<hex>") whose pid is gone.
+// Leftovers from other hosts are left alone: we cannot tell whether their writer is alive.
+std::size_t remove_dead_leftovers(const std::string& path) {
+  const std::string dir = posix::parent_dir(path);
+  const std::string base = path.substr(path.find_last_of('/') + 1);
+  const std::string host = posix::hostname();
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename();
+    std::string rest;
+    for (const std::string& prefix : {base + ".tmp-", base + ".lock.stale-"})
+      if (name.rfind(prefix, 0) == 0) rest = name.substr(prefix.size());
+    if (rest.rfind(host + "-", 0) != 0) continue;
+    rest = rest.substr(host.size() + 1);
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos) continue;
+    long pid = 0;
+    try {
+      pid = std::stol(rest.substr(0, dash));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // alive
+    posix::remove_quietly(e.path());
+    ++removed;
+  }
+  return removed;
+}
+
 // Rank 0: lock, reconcile with what is on disk now, build the tables and the plan.
 Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts,
              CacheLock& lock, Tables& tables) {
@@ -175,6 +213,7 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
   auto got = CacheLock::acquire(lock_path_for(path), lo);
   if (!got.ok()) fatal(path, got.error().message);
   lock = std::move(*got);
+  remove_dead_leftovers(path);
 
   // Under the lock: what is on disk now may be newer than what this run loaded.
   std::uint64_t disk_generation = 0;
@@ -243,10 +282,13 @@ Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_by
 
 CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& path,
                     const CommitOptions& opts) {
-  h5::ErrorSilencer quiet;
   const auto t0 = std::chrono::steady_clock::now();
   const bool root = comm.rank() == 0;
   const bool parallel = opts.io == CacheIo::kParallel && comm.mpi_comm_handle() != nullptr;
+  // Only ranks that call HDF5 touch its (process-global, unsynchronized) error settings: with
+  // an in-process communicator the other ranks are threads of the same process.
+  std::optional<h5::ErrorSilencer> quiet;
+  if (root || parallel) quiet.emplace();
   const std::string abs = io::absolute_path(path);
 
   CacheLock lock;  // held by rank 0 until the new cache is published

@@ -14,7 +14,7 @@ namespace {
 
 // Tables at or above this size are chunked and compressed; smaller ones stay contiguous
 // (compression would save little and empty datasets cannot be chunked with fixed dims).
-constexpr std::uint64_t kCompressMinBytes = 64 * 1024;
+constexpr std::uint64_t kCompressMinBytes = 16 * 1024;
 constexpr std::uint64_t kChunkBytes = 1 << 20;
 // deflate cannot expand data by more than ~1032:1; anything claiming more is corrupt.
 constexpr std::uint64_t kMaxInflateRatio = 1100;

@@ -193,7 +193,9 @@ Result<CacheLock> CacheLock::acquire(const std::string& lock_path, const LockOpt
       return make_error(ErrorKind::kTimeout,
                         fmt::format("cache lock {} is held by {}", lock_path, who));
     }
-    std::this_thread::sleep_for(delay);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(std::clamp(delay, std::chrono::milliseconds(1), left));
     delay = std::min(delay * 2, std::chrono::milliseconds(2000));
   }
 }

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <memory>
@@ -85,16 +86,29 @@ std::uint64_t schema_hash(std::span<const Column> columns) noexcept {
 
 std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
                                std::uint64_t generation) {
+  // Datasets in order of their path (bytewise), so a reader can reproduce the checksum by
+  // walking the file without knowing this catalogue (LAYOUT.md shows it in Python).
+  struct Part {
+    std::string name;
+    const void* data;
+    std::uint64_t n;
+    std::size_t elem;
+  };
+  std::vector<Part> parts;
+  for_each_dataset(t, [&parts](const std::string& name, const auto& vec, ColumnKind) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    parts.push_back(Part{name, vec.data(), vec.size(), sizeof(T)});
+  });
+  std::sort(parts.begin(), parts.end(),
+            [](const Part& a, const Part& b) { return a.name < b.name; });
   Xxh64 h;
-  for_each_dataset(t, [&h](const std::string& name, const auto& vec, ColumnKind) {
-    h.update(name.data(), name.size());
+  for (const auto& p : parts) {
+    h.update(p.name.data(), p.name.size());
     const char nul = '\0';
     h.update(&nul, 1);
-    const std::uint64_t n = vec.size();
-    h.update(&n, sizeof n);
-    using T = typename std::decay_t<decltype(vec)>::value_type;
-    h.update(vec.data(), vec.size() * sizeof(T));
-  });
+    h.update(&p.n, sizeof p.n);
+    h.update(p.data, p.n * p.elem);
+  }
   h.update(&format_version, sizeof format_version);
   h.update(&generation, sizeof generation);
   return h.digest();

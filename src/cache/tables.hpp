@@ -174,9 +174,9 @@ inline constexpr const char* kGroups[] = {"files",   "objects",    "filters",
 // xxh64 (seed 0) of the column list: for each column, name, NUL, type, NUL.
 std::uint64_t schema_hash(std::span<const Column> columns) noexcept;
 
-// xxh64 (seed 0) over, for each dataset in canonical order: its name, a NUL byte, its element
-// count as uint64 little endian, its elements' little-endian bytes; then format_version as
-// int32 LE and generation as uint64 LE. See LAYOUT.md.
+// xxh64 (seed 0) over, for each dataset in order of its path ("files/path_chars", bytewise):
+// the path, a NUL byte, its element count as uint64 LE, its elements' little-endian bytes;
+// then format_version as int32 LE and generation as uint64 LE. See LAYOUT.md.
 std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
                                std::uint64_t generation);
 

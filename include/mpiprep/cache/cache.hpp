@@ -208,7 +208,7 @@ enum class CacheIo : std::uint8_t {
 
 struct CommitOptions {
   CacheIo io = CacheIo::kParallel;
-  bool compress = true;  // shuffle + deflate on tables of 64 KiB and more
+  bool compress = true;  // shuffle + deflate on tables of 16 KiB and more
   // Lock (<cache>.lock): a lock older than this, or whose pid is dead on this host, is stale.
   std::chrono::seconds lock_stale_after{600};
   // How long to wait for a live lock before giving up (FatalError).

@@ -1,0 +1,260 @@
+// Classification and lookup: every verdict, for rows put in this run (overlay) and for rows
+// read back from a committed file (columnar base), which take different code paths.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "cache_test_support.hpp"
+#include "mpiprep/comm/communicator.hpp"
+#include "mpiprep/extract/extractor.hpp"
+
+namespace mpiprep::cache {
+namespace {
+using testing::TempDir;
+
+constexpr std::uint64_t kOpts = 0xfeedfacecafebeefULL;
+
+struct Fixture {
+  std::vector<FileMeta> metas;
+  FileMeta root, hdf5, corrupt, truncated, unsupported, io_failed, timed_out, permission;
+};
+
+Fixture make_fixture() {
+  Fixture f;
+  auto cols = testing::make_columns(40);
+  f.root = testing::make_root_file("/data/a.root", cols, 1);
+  f.hdf5 = testing::make_hdf5_file("/data/b.h5", 2);
+  f.corrupt = testing::make_failed_file("/data/corrupt.root", ErrorKind::kCorrupt, 3);
+  f.truncated = testing::make_failed_file("/data/truncated.root", ErrorKind::kTruncated, 4);
+  f.unsupported =
+      testing::make_failed_file("/data/classic.nc", ErrorKind::kUnsupportedFormat, 5);
+  f.io_failed = testing::make_failed_file("/data/eio.root", ErrorKind::kIo, 6);
+  f.timed_out = testing::make_failed_file("/data/slow.root", ErrorKind::kTimeout, 7);
+  f.permission = testing::make_failed_file("/data/secret.root", ErrorKind::kPermission, 8);
+  f.metas = {f.root, f.hdf5, f.corrupt, f.truncated, f.unsupported, f.io_failed, f.timed_out,
+             f.permission};
+  return f;
+}
+
+// Puts the fixture's rows; with `persist`, commits and reloads so rows come from the file.
+Cache make_cache(const Fixture& f, bool persist, TempDir& dir,
+                 ExtractorVersionFn versions = &testing::test_versions) {
+  Cache c(&testing::test_versions);
+  for (const auto& m : f.metas) c.put(m, kOpts);
+  if (!persist) return c;
+  comm::SerialCommunicator comm;
+  (void)commit(comm, c, dir.file("c.h5"));
+  auto loaded = Cache::load(dir.file("c.h5"), {}, versions);
+  EXPECT_EQ(loaded.report.status, LoadStatus::kLoaded) << loaded.report.reason;
+  return std::move(loaded.cache);
+}
+
+class ClassifyTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ClassifyTest, EveryVerdict) {
+  TempDir dir;
+  Fixture f = make_fixture();
+  Cache c = make_cache(f, GetParam(), dir);
+  ASSERT_EQ(c.size(), f.metas.size());
+
+  std::vector<SurveyEntry> survey = {
+      {f.root.path, f.root.size, f.root.mtime_ns},                      // hit
+      {f.hdf5.path, f.hdf5.size + 1, f.hdf5.mtime_ns},                  // size changed
+      {f.corrupt.path, f.corrupt.size, f.corrupt.mtime_ns + 1},         // mtime changed
+      {"/data/new.root", 10, 20},                                       // new
+      {f.truncated.path, f.truncated.size, f.truncated.mtime_ns},       // permanent failure: hit
+      {f.unsupported.path, f.unsupported.size, f.unsupported.mtime_ns}, // permanent failure: hit
+      {f.io_failed.path, f.io_failed.size, f.io_failed.mtime_ns},       // transient: retry
+      {f.timed_out.path, f.timed_out.size, f.timed_out.mtime_ns},       // transient: retry
+      // f.permission not surveyed: removed
+  };
+  Classification cl = c.classify(survey, kOpts);
+  ASSERT_EQ(cl.verdicts.size(), survey.size());
+  EXPECT_EQ(cl.verdicts[0], Verdict::kHit);
+  EXPECT_EQ(cl.verdicts[1], Verdict::kMissChangedSize);
+  EXPECT_EQ(cl.verdicts[2], Verdict::kMissChangedMtime);
+  EXPECT_EQ(cl.verdicts[3], Verdict::kMissNew);
+  EXPECT_EQ(cl.verdicts[4], Verdict::kHit);
+  EXPECT_EQ(cl.verdicts[5], Verdict::kHit);
+  EXPECT_EQ(cl.verdicts[6], Verdict::kMissRetry);
+  EXPECT_EQ(cl.verdicts[7], Verdict::kMissRetry);
+  EXPECT_EQ(cl.hits(), 3u);
+  EXPECT_EQ(cl.misses(), 5u);
+  EXPECT_EQ(cl.count(Verdict::kMissRetry), 2u);
+  EXPECT_EQ(cl.removed, std::vector<std::string>{f.permission.path});
+
+  // Options hash changed: everything present is an options miss (size/mtime still match).
+  Classification other = c.classify(survey, kOpts + 1);
+  EXPECT_EQ(other.verdicts[0], Verdict::kMissOptions);
+  EXPECT_EQ(other.verdicts[4], Verdict::kMissOptions);
+  EXPECT_EQ(other.count(Verdict::kHit), 0u);
+
+  // The verdict order: size is reported before mtime, mtime before options.
+  EXPECT_EQ(c.check(f.root.path, f.root.size + 5, f.root.mtime_ns + 5, kOpts + 1),
+            Verdict::kMissChangedSize);
+  EXPECT_EQ(c.check(f.root.path, f.root.size, f.root.mtime_ns + 5, kOpts + 1),
+            Verdict::kMissChangedMtime);
+}
+
+// A new binary whose ROOT extractor changed reads a cache written by the old one.
+TEST(Classify, ExtractorVersionChangeMissesOnlyThatFormat) {
+  TempDir dir;
+  Fixture f = make_fixture();
+  Cache c = make_cache(f, /*persist=*/true, dir, &testing::test_versions_root_bumped);
+  EXPECT_EQ(c.check(f.root.path, f.root.size, f.root.mtime_ns, kOpts), Verdict::kMissVersion);
+  EXPECT_EQ(c.check(f.hdf5.path, f.hdf5.size, f.hdf5.mtime_ns, kOpts), Verdict::kHit);
+  // A cached ROOT failure is re-extracted by the new ROOT reader too.
+  EXPECT_EQ(c.check(f.corrupt.path, f.corrupt.size, f.corrupt.mtime_ns, kOpts),
+            Verdict::kMissVersion);
+  EXPECT_FALSE(c.lookup(f.root.path, f.root.size, f.root.mtime_ns, kOpts).has_value());
+}
+
+TEST_P(ClassifyTest, LookupReturnsTheExactFileMetaOnHitOnly) {
+  TempDir dir;
+  Fixture f = make_fixture();
+  Cache c = make_cache(f, GetParam(), dir);
+  auto hit = c.lookup(f.root.path, f.root.size, f.root.mtime_ns, kOpts);
+  ASSERT_TRUE(hit.has_value());
+  testing::expect_same(*hit, f.root);
+  auto failed = c.lookup(f.truncated.path, f.truncated.size, f.truncated.mtime_ns, kOpts);
+  ASSERT_TRUE(failed.has_value());
+  testing::expect_same(*failed, f.truncated);
+  EXPECT_FALSE(c.lookup(f.io_failed.path, f.io_failed.size, f.io_failed.mtime_ns, kOpts));
+  EXPECT_FALSE(c.lookup(f.root.path, f.root.size, f.root.mtime_ns + 1, kOpts));
+  EXPECT_FALSE(c.lookup("/nope", 1, 1, kOpts));
+  // get() ignores the key; info() exposes the cost history without materializing.
+  ASSERT_TRUE(c.get(f.io_failed.path).has_value());
+  auto info = c.info(f.hdf5.path);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->size, f.hdf5.size);
+  EXPECT_EQ(info->format, FileFormat::kHdf5);
+  EXPECT_EQ(info->extract_seconds, f.hdf5.extract_seconds);
+  EXPECT_EQ(info->n_objects, f.hdf5.objects.size());
+  EXPECT_EQ(info->options_hash, kOpts);
+  EXPECT_EQ(info->extractor_version, testing::test_versions(FileFormat::kHdf5));
+}
+
+TEST_P(ClassifyTest, PutReplacesAndEraseRemoves) {
+  TempDir dir;
+  Fixture f = make_fixture();
+  Cache c = make_cache(f, GetParam(), dir);
+  FileMeta changed = f.root;
+  changed.size += 100;
+  changed.objects[0].num_entries = 77;
+  c.put(changed, kOpts);
+  EXPECT_EQ(c.size(), f.metas.size());
+  EXPECT_EQ(c.check(f.root.path, f.root.size, f.root.mtime_ns, kOpts), Verdict::kMissChangedSize);
+  auto hit = c.lookup(changed.path, changed.size, changed.mtime_ns, kOpts);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->objects[0].num_entries, 77);
+  // Replacing an overlay row again keeps the index consistent.
+  changed.objects[0].num_entries = 78;
+  c.put(changed, kOpts);
+  EXPECT_EQ(c.lookup(changed.path, changed.size, changed.mtime_ns, kOpts)->objects[0].num_entries,
+            78);
+
+  std::vector<std::string> gone = {f.hdf5.path, "/not/cached"};
+  EXPECT_EQ(c.erase(gone), 1u);
+  EXPECT_FALSE(c.contains(f.hdf5.path));
+  EXPECT_EQ(c.size(), f.metas.size() - 1);
+  auto paths = c.paths();
+  EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
+  EXPECT_EQ(paths.size(), c.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(InMemoryAndPersisted, ClassifyTest, ::testing::Bool(),
+                         [](const auto& p) { return p.param ? "persisted" : "in_memory"; });
+
+TEST(Classify, TransientAndPermanentKinds) {
+  EXPECT_TRUE(is_transient(ErrorKind::kIo));
+  EXPECT_TRUE(is_transient(ErrorKind::kMissing));
+  EXPECT_TRUE(is_transient(ErrorKind::kPermission));
+  EXPECT_TRUE(is_transient(ErrorKind::kTimeout));
+  EXPECT_TRUE(is_transient(ErrorKind::kInternal));
+  EXPECT_FALSE(is_transient(ErrorKind::kCorrupt));
+  EXPECT_FALSE(is_transient(ErrorKind::kTruncated));
+  EXPECT_FALSE(is_transient(ErrorKind::kUnsupportedFormat));
+  EXPECT_FALSE(is_transient(ErrorKind::kUnsupportedVersion));
+  EXPECT_FALSE(is_transient(ErrorKind::kUnsupportedCompression));
+  EXPECT_FALSE(is_transient(ErrorKind::kInconsistent));
+  EXPECT_FALSE(is_transient(ErrorKind::kNotFound));
+  EXPECT_EQ(verdict_name(Verdict::kMissChangedMtime), "miss_changed_mtime");
+  EXPECT_EQ(verdict_name(Verdict::kMissRetry), "miss_retry");
+}
+
+TEST(Classify, DefaultVersionFunctionIsTheExtractors) {
+  Cache c;  // extract::extractor_version
+  FileMeta m = testing::make_hdf5_file("/x.h5", 1);
+  c.put(m, 0);
+  EXPECT_EQ(c.info("/x.h5")->extractor_version, extract::extractor_version(FileFormat::kHdf5));
+}
+
+// Invariant 7: a hit is a hash lookup. 100,000 warm files classify in well under a second
+// (the bound is loose on purpose: the machine is shared; the measured figures are printed,
+// CPU time next to wall time).
+TEST(Classify, HundredThousandHitsAreCheap) {
+  struct Clock {
+    std::chrono::steady_clock::time_point wall = std::chrono::steady_clock::now();
+    std::clock_t cpu = std::clock();
+    std::string lap(const char* what, double per = 0) {
+      auto w = std::chrono::steady_clock::now();
+      auto c = std::clock();
+      double ws = std::chrono::duration<double>(w - wall).count();
+      double cs = static_cast<double>(c - cpu) / CLOCKS_PER_SEC;
+      wall = w;
+      cpu = c;
+      std::string s = std::string(what) + " " + std::to_string(ws * 1e3) + " ms wall, " +
+                      std::to_string(cs * 1e3) + " ms cpu";
+      if (per > 0) s += " (" + std::to_string(cs * 1e6 / per) + " us cpu each)";
+      return s;
+    }
+  };
+  TempDir dir;
+  Cache c(&testing::test_versions);
+  auto cols = testing::make_columns(200);
+  std::vector<SurveyEntry> survey;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    FileMeta m;
+    m.path = "/store/mc/RunIISummer20UL18NanoAODv9/DYJetsToLL/file_" + std::to_string(i) + ".root";
+    m.size = 1000 + i;
+    m.mtime_ns = 5 * i;
+    m.format = FileFormat::kRoot;
+    m.uuid = "a9490124-3648-11ea-89e9-" + std::to_string(100000000000 + i);
+    ObjectMeta o;
+    o.path = "Events";
+    o.kind = "TTree";
+    o.num_entries = i;
+    o.columns = cols;
+    o.clusters = {0, i / 2, i};
+    m.objects.push_back(o);
+    survey.push_back({m.path, m.size, m.mtime_ns});
+    c.put(std::move(m), kOpts);
+  }
+  comm::SerialCommunicator comm;
+  Clock clock;
+  auto rep = commit(comm, c, dir.file("big.h5"));
+  std::string t_commit = clock.lap("commit");
+  EXPECT_EQ(rep.schemas, 1u);
+  auto loaded = Cache::load(dir.file("big.h5"), {}, &testing::test_versions);
+  std::string t_load = clock.lap("load");
+  ASSERT_EQ(loaded.report.status, LoadStatus::kLoaded);
+  Classification cl = loaded.cache.classify(survey, kOpts);
+  std::string t_classify = clock.lap("classify", n);
+  EXPECT_EQ(cl.hits(), static_cast<std::size_t>(n));
+  std::size_t found = 0;
+  for (int i = 0; i < n; i += 100) {
+    const auto& e = survey[static_cast<std::size_t>(i)];
+    if (loaded.cache.lookup(e.path, e.size, e.mtime_ns, kOpts).has_value()) ++found;
+  }
+  std::string t_lookup = clock.lap("lookup with 200 columns materialized", n / 100);
+  EXPECT_EQ(found, static_cast<std::size_t>(n / 100));
+  std::printf("[ measure  ] %d files, %llu bytes: %s; %s; %s; %s\n", n,
+              static_cast<unsigned long long>(rep.file_bytes), t_commit.c_str(), t_load.c_str(),
+              t_classify.c_str(), t_lookup.c_str());
+  EXPECT_LT(static_cast<double>(std::clock() - clock.cpu), 1e9);  // sanity only
+}
+
+}  // namespace
+}  // namespace mpiprep::cache

@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Reads an mpiprep cache with h5py alone (no mpiprep code) and checks it against
+tests/data/expected.json: the layout documented in src/cache/LAYOUT.md is usable as is.
+
+usage: read_cache.py <cache.h5> <tests/data directory>
+"""
+import json
+import struct
+import sys
+
+import h5py
+import numpy as np
+
+M64 = (1 << 64) - 1
+P1, P2, P3, P4, P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                      0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
+
+
+def _rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def _round(acc, lane):
+    acc = (acc + lane * P2) & M64
+    return (_rotl(acc, 31) * P1) & M64
+
+
+def xxh64(data, seed=0):
+    """XXH64, written from the xxHash specification (doc/xxhash_spec.md)."""
+    n = len(data)
+    i = 0
+    if n >= 32:
+        v = [(seed + P1 + P2) & M64, (seed + P2) & M64, seed & M64, (seed - P1) & M64]
+        lanes = np.frombuffer(data, dtype='<u8', count=(n // 32) * 4)
+        for s in range(0, len(lanes), 4):
+            for k in range(4):
+                v[k] = _round(v[k], int(lanes[s + k]))
+        i = (n // 32) * 32
+        h = (_rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)) & M64
+        for k in range(4):
+            h ^= _round(0, v[k])
+            h = (h * P1 + P4) & M64
+    else:
+        h = (seed + P5) & M64
+    h = (h + n) & M64
+    while i + 8 <= n:
+        h ^= _round(0, struct.unpack_from('<Q', data, i)[0])
+        h = (_rotl(h, 27) * P1 + P4) & M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (struct.unpack_from('<I', data, i)[0] * P1) & M64
+        h = (_rotl(h, 23) * P2 + P3) & M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * P5) & M64
+        h = (_rotl(h, 11) * P1) & M64
+        i += 1
+    h ^= h >> 33
+    h = (h * P2) & M64
+    h ^= h >> 29
+    h = (h * P3) & M64
+    h ^= h >> 32
+    return h
+
+
+def strings(group, name):
+    """A blob + offsets string column as a list of str."""
+    chars = group[name + '_chars'][()].tobytes()
+    off = group[name + '_offsets'][()]
+    return [chars[off[i]:off[i + 1]].decode('utf-8') for i in range(len(off) - 1)]
+
+
+def check(cond, what):
+    if not cond:
+        print('FAIL:', what)
+        sys.exit(1)
+
+
+def main():
+    cache_path, data_dir = sys.argv[1], sys.argv[2]
+    expected = json.load(open(data_dir + '/expected.json'))['files']
+    nano = expected['nano_dy.root']
+    events_expected = next(t for t in nano['trees'] if t['path'] == 'Events')
+    check(xxh64(b'') == 0xEF46DB3751D8E999, 'xxh64 of the empty string')
+
+    with h5py.File(cache_path, 'r') as f:
+        a = f.attrs
+        check(a['format'] == 'mpiprep-cache', 'format attribute: %r' % a['format'])
+        check(int(a['format_version']) == 1, 'format_version')
+        check(int(a['generation']) >= 1, 'generation')
+        check(str(a['writer_version']).startswith('mpiprep '), 'writer_version')
+        check(a['checksum_algorithm'] == 'xxh64', 'checksum_algorithm')
+
+        # Checksum: every dataset sorted by path; name, NUL, uint64 count, little-endian bytes;
+        # then format_version (int32) and generation (uint64).
+        names = []
+        f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        buf = bytearray()
+        for n in sorted(names):
+            arr = f[n][()]
+            buf += n.encode() + b'\0' + struct.pack('<Q', arr.shape[0]) + arr.tobytes()
+        buf += struct.pack('<iQ', int(a['format_version']), int(a['generation']))
+        check(xxh64(bytes(buf)) == int(a['checksum']),
+              'checksum: computed %016x, stored %016x' % (xxh64(bytes(buf)), int(a['checksum'])))
+
+        files = f['files']
+        paths = strings(files, 'path')
+        check(len(paths) == 102, 'file count %d' % len(paths))
+        check(paths == sorted(paths), 'rows sorted by path')
+        row = paths.index('/data/nano/file_042.root')
+        fmt = h5py.check_enum_dtype(files['format'].dtype)
+        check(fmt is not None and files['format'][row] == fmt['root'], 'format enum')
+        kinds = h5py.check_enum_dtype(files['error_kind'].dtype)
+        failed = paths.index('/data/classic.nc')
+        check(files['error_kind'][failed] == kinds['unsupported_format'], 'failure kind')
+        check(files['error_kind'][row] == kinds['none'], 'success kind')
+        check(int(files['size'][row]) == nano['size'], 'size')
+
+        objects = f['objects']
+        lo, hi = files['object_offsets'][row], files['object_offsets'][row + 1]
+        opaths = strings(objects, 'path')
+        events = next(j for j in range(lo, hi) if opaths[j] == 'Events')
+        check(int(objects['file'][events]) == row, 'objects/file')
+        check(int(objects['num_entries'][events]) == events_expected['entries'], 'num_entries')
+
+        # The schema: its column names are the branch names independent readers found.
+        sid = int(objects['schema'][events])
+        cols = f['schemas']['column_offsets']
+        names = strings(f['schema_columns'], 'name')[cols[sid]:cols[sid + 1]]
+        check(names == [b['name'] for b in events_expected['topBranches']], 'schema columns')
+        check(len(f['schemas']['hash']) == 2, '%d schemas stored, want 2 (Events, Runs)'
+              % len(f['schemas']['hash']))
+        types = strings(f['schema_columns'], 'type')[cols[sid]:cols[sid + 1]]
+        blob = b''.join(n.encode() + b'\0' + t.encode() + b'\0' for n, t in zip(names, types))
+        check(xxh64(blob) == int(f['schemas']['hash'][sid]), 'schema hash')
+
+        # An HDF5 dataset's ragged fields and filters.
+        h5row = paths.index('/data/indexes_2_0.h5')
+        lo, hi = files['object_offsets'][h5row], files['object_offsets'][h5row + 1]
+        j = next(j for j in range(lo, hi) if opaths[j] == '/_i_table1/var1/bounds')
+        want = next(d for d in expected['indexes_2_0.h5']['datasets']
+                    if d['path'] == '/_i_table1/var1/bounds')
+        so = objects['maxshape_offsets']
+        check(list(objects['maxshape_values'][so[j]:so[j + 1]]) == want['maxshape'], 'maxshape')
+        fo = objects['filter_offsets']
+        fnames = strings(f['filters'], 'name')[fo[j]:fo[j + 1]]
+        check(fnames == [x['name'] for x in want['filters']], 'filters')
+
+    print('ok: %d files, %d objects, checksum verified' % (len(paths), len(opaths)))
+
+
+if __name__ == '__main__':
+    main()
