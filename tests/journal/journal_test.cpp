@@ -109,7 +109,8 @@ TEST(Journal, TornLastRecordAtEveryByte) {
     for (int i = 0; i < 4; ++i) ASSERT_TRUE((*w)->append(synthetic_meta(i)).ok());
     ASSERT_TRUE((*w)->flush().ok());
     end_first = fs::file_size(path);
-    for (int i = 4; i < 7; ++i) ASSERT_TRUE((*w)->append(synthetic_meta(i)).ok());
+    // The last record holds one FileMeta, so every-byte truncation stays quick.
+    ASSERT_TRUE((*w)->append(synthetic_meta(4)).ok());
     ASSERT_TRUE((*w)->close().ok());
     end_second = fs::file_size(path);
   }
@@ -119,7 +120,7 @@ TEST(Journal, TornLastRecordAtEveryByte) {
     write_file(path, full.data(), static_cast<std::size_t>(cut));
     auto r = replay(cache);
     ASSERT_TRUE(r.ok());
-    const std::size_t want = cut == end_second ? 7 : 4;
+    const std::size_t want = cut == end_second ? 5 : 4;
     ASSERT_EQ(r->metas.size(), want) << "cut at " << cut;
     for (std::size_t i = 0; i < want; ++i)
       ASSERT_EQ(r->metas[i].path, synthetic_meta(static_cast<int>(i)).path);
@@ -223,15 +224,18 @@ TEST(Journal, BackgroundFlushWithinInterval) {
   auto w = Writer::create(cache, 0, o);
   ASSERT_TRUE(w.ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE((*w)->append(synthetic_meta(i)).ok());
+  // Visible to a reader once write() returns; counted as synced once fdatasync returned.
   std::size_t seen = 0;
-  for (int tries = 0; tries < 100 && seen < 3; ++tries) {
+  std::uint64_t syncs = 0;
+  for (int tries = 0; tries < 200 && (seen < 3 || syncs < 1); ++tries) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto r = replay(cache);
     ASSERT_TRUE(r.ok());
     seen = r->metas.size();
+    syncs = (*w)->stats().syncs;
   }
   EXPECT_EQ(seen, 3u);
-  EXPECT_GE((*w)->stats().syncs, 1u);
+  EXPECT_GE(syncs, 1u);
   ASSERT_TRUE((*w)->close().ok());
 }
 
