@@ -1,0 +1,152 @@
+// mpiprep's entry point: the only place that initializes MPI (and only for `scan`; inspect and
+// cache subcommands run without mpirun). Infrastructure failures end here: an error all ranks
+// agreed on returns exit code 2 everywhere; anything else aborts the communicator so no rank
+// is left waiting in a collective.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mpiprep/cli/commands.hpp"
+#include "mpiprep/cli/scan.hpp"
+#include "mpiprep/comm/mpi_communicator.hpp"
+#include "mpiprep/core/log.hpp"
+#include "mpiprep/io/file_system.hpp"
+
+namespace {
+
+constexpr int kExitFatal = 2;
+
+std::string command_line(int argc, char** argv) {
+  std::vector<std::string_view> args(argv, argv + argc);
+  return fmt::format("{}", fmt::join(args, " "));
+}
+
+int run_scan_command(int argc, char** argv, mpiprep::cli::ScanOptions opts, bool verbose) {
+  using namespace mpiprep;
+  comm::MpiSession session(&argc, &argv);
+  auto comm = comm::make_mpi_world_communicator();
+  log::configure(comm->rank(), verbose);
+  io::CountingFileSystem fs(io::default_file_system());
+  try {
+    auto outcome = cli::run_scan(*comm, fs, opts);
+    return outcome.exit_code;
+  } catch (const cli::CollectiveFatalError& e) {
+    if (comm->rank() == 0) log::error("main", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    log::error("main", std::string("fatal: ") + e.what() + " (aborting all ranks)");
+    comm->abort(kExitFatal);
+  }
+  return kExitFatal;  // not reached: abort() does not return
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mpiprep;
+  CLI::App app{"mpiprep: MPI-parallel metadata preprocessor for ROOT, HDF5 and NetCDF-4 filesets"};
+  app.set_version_flag("--version", std::string("mpiprep ") + MPIPREP_VERSION);
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log info messages on every rank, not only rank 0");
+
+  cli::ScanOptions scan;
+  scan.command = command_line(argc, argv);
+  std::string cache_io = "parallel";
+  std::int64_t step_size = 100000;
+  bool one_step = false;
+  auto* sc = app.add_subcommand("scan", "Extract metadata of every input file (cached) and write "
+                                        "the coffea preprocessed fileset");
+  sc->add_option("inputs", scan.inputs,
+                 "Fileset JSON (coffea), @list.txt (one path a line), directories, files")
+      ->required();
+  sc->add_option("--cache", scan.cache_path, "Cache file (HDF5) on a shared filesystem")
+      ->capture_default_str();
+  sc->add_flag("--no-cache", [&](std::int64_t) { scan.use_cache = false; },
+               "Extract every file; read and write no cache");
+  sc->add_option("--cache-io", cache_io,
+                 "How the cache is written: parallel (MPI-IO, collective) or serial (rank 0, "
+                 "POSIX) for filesystems where MPI-IO misbehaves")
+      ->check(CLI::IsMember({"parallel", "serial"}))
+      ->capture_default_str();
+  sc->add_flag("--prune", scan.prune, "Drop cache rows of files that no longer exist");
+  sc->add_option("-o,--output", scan.output_path, "coffea preprocessed fileset (JSON) to write");
+  sc->add_option("--failures", scan.failures_path,
+                 "Failures list (JSON: path, dataset, kind, message); default <output>.failures.json");
+  sc->add_option("--report-json", scan.report_json_path,
+                 "Timing report as JSON (per-rank phases, per-file times, bytes read)");
+  sc->add_flag("--no-report", [&](std::int64_t) { scan.text_report = false; },
+               "Do not print the timing report on stdout");
+  sc->add_option("--step-size", step_size, "Entries per step (coffea's step_size)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sc->add_flag("--one-step", one_step, "One step per file (coffea's step_size=None)");
+  sc->add_flag("--align-clusters", scan.align_clusters,
+               "Snap step boundaries to the common cluster (basket) boundaries, as coffea does");
+  sc->add_option("--dataset", scan.dataset,
+                 "Dataset name for @lists, directories and plain paths")
+      ->capture_default_str();
+  sc->add_option("--glob", scan.glob, "File-name pattern for directory walks, e.g. '*.root'");
+  sc->add_option("--threads", scan.threads,
+                 "Extraction threads per rank (0 = the cores bound to the rank)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sc->add_option("--timeout", scan.timeout_s, "Per-file extraction timeout in seconds (0 = none)")
+      ->check(CLI::NonNegativeNumber);
+  sc->add_option("--journal-interval", scan.journal_interval_s,
+                 "Seconds within which a finished file is durable in the journal")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  std::vector<std::string> inspect_files;
+  bool inspect_json = false;
+  auto* ins = app.add_subcommand("inspect", "Print one file's metadata (no MPI, no cache)");
+  ins->add_option("files", inspect_files, "ROOT, HDF5 or NetCDF-4 files")->required();
+  ins->add_flag("--json", inspect_json, "One JSON object per file and line");
+
+  std::string cache_file;
+  bool cache_json = false;
+  auto* cc = app.add_subcommand("cache", "Inspect a cache file");
+  cc->require_subcommand(1);
+  auto* show = cc->add_subcommand("show", "Summary: files, formats, failures, generation");
+  show->add_option("cache", cache_file, "Cache file")->required();
+  show->add_flag("--json", cache_json, "As JSON");
+  auto* verify = cc->add_subcommand("verify", "Check structure and checksum (exit 0 valid, 1 not)");
+  verify->add_option("cache", cache_file, "Cache file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitFatal;
+  }
+
+  try {
+    if (sc->parsed()) {
+      scan.serial_cache_io = cache_io == "serial";
+      scan.step_size = one_step ? std::nullopt : std::optional<std::int64_t>(step_size);
+      return run_scan_command(argc, argv, scan, verbose);
+    }
+    log::configure(0, verbose);
+    if (ins->parsed()) {
+      io::CountingFileSystem fs(io::default_file_system());
+      return cli::run_inspect(fs, inspect_files, inspect_json, std::cout);
+    }
+    if (show->parsed()) return cli::run_cache_show(cache_file, cache_json, std::cout, std::cerr);
+    if (verify->parsed()) return cli::run_cache_verify(cache_file, std::cout, std::cerr);
+  } catch (const FatalError& e) {
+    std::cerr << "mpiprep: " << e.what() << '\n';
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "mpiprep: internal error: " << e.what() << '\n';
+    return kExitFatal;
+  }
+  return kExitFatal;
+}

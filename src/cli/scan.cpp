@@ -1,0 +1,492 @@
+// `mpiprep scan` as one collective call. Rank 0 owns everything that is a decision (inputs,
+// cache, outputs); every rank surveys, extracts and takes part in the cache commit. Whenever
+// rank 0 may fail before a collective, it first broadcasts whether the run goes on, so a bad
+// input never leaves the other ranks waiting in a collective.
+#include "mpiprep/cli/scan.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include "mpiprep/cache/cache.hpp"
+#include "mpiprep/core/log.hpp"
+#include "mpiprep/extract/extractor.hpp"
+#include "mpiprep/fileset/fileset.hpp"
+#include "mpiprep/journal/journal.hpp"
+#include "mpiprep/output/coffea.hpp"
+#include "mpiprep/report/report.hpp"
+#include "mpiprep/schedule/schedule.hpp"
+#include "mpiprep/survey/survey.hpp"
+#include "mpiprep/topo/topology.hpp"
+
+namespace mpiprep::cli {
+namespace {
+
+constexpr std::string_view kLog = "scan";
+
+// Collective. Rank 0's verdict on whether the run continues (with its reason), on all ranks.
+// Throws FatalError everywhere when rank 0 says stop.
+void agree_or_stop(comm::Communicator& comm, const std::optional<Error>& root_error) {
+  comm::Bytes msg;
+  if (comm.rank() == 0 && root_error) {
+    const std::string& m = root_error->message;
+    msg.resize(m.size() + 1);
+    msg[0] = std::byte{1};
+    std::memcpy(msg.data() + 1, m.data(), m.size());
+  }
+  comm.bcast(msg, 0);
+  if (!msg.empty() && msg[0] == std::byte{1}) {
+    throw CollectiveFatalError(
+        std::string(reinterpret_cast<const char*>(msg.data() + 1), msg.size() - 1));
+  }
+}
+
+FileFormat format_hint(const std::string& path) {
+  auto ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext == ".root") return FileFormat::kRoot;
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".hdf" || ext == ".nc" || ext == ".nc4" ||
+      ext == ".he5")
+    return FileFormat::kHdf5;
+  return FileFormat::kUnknown;
+}
+
+// Checked before any extraction so an unwritable cache costs seconds, not the whole run.
+std::optional<Error> check_cache_dir(const std::string& cache_path) {
+  auto dir = std::filesystem::path(cache_path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return make_error(ErrorKind::kPermission,
+                      fmt::format("cache directory {} is not writable: {}", dir.string(),
+                                  std::strerror(errno)));
+  }
+  return std::nullopt;
+}
+
+int nodes_in(comm::Communicator& comm, const std::string& host) {
+  comm::Bytes mine(host.size());
+  std::memcpy(mine.data(), host.data(), host.size());
+  auto all = comm.gather(mine, 0);
+  std::set<std::string> hosts;
+  for (const auto& b : all) hosts.emplace(reinterpret_cast<const char*>(b.data()), b.size());
+  return std::max<int>(1, static_cast<int>(hosts.size()));
+}
+
+// Ranks sharing this node: for the default threads per rank.
+int ranks_on_node(comm::Communicator& comm, const std::string& host) {
+  comm::Bytes mine(host.size());
+  std::memcpy(mine.data(), host.data(), host.size());
+  auto all = comm.gather(mine, 0);
+  comm::Bytes counts;
+  if (comm.rank() == 0) {
+    std::unordered_map<std::string, int> per_host;
+    std::vector<std::string> names;
+    for (const auto& b : all) {
+      names.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
+      ++per_host[names.back()];
+    }
+    counts.resize(all.size() * sizeof(int));
+    for (std::size_t r = 0; r < names.size(); ++r) {
+      int c = per_host[names[r]];
+      std::memcpy(counts.data() + r * sizeof(int), &c, sizeof(int));
+    }
+  }
+  comm.bcast(counts, 0);
+  int c = 1;
+  std::memcpy(&c, counts.data() + static_cast<std::size_t>(comm.rank()) * sizeof(int), sizeof(int));
+  return c;
+}
+
+FileMeta stat_failure(const survey::SurveyEntry& e) {
+  FileMeta m;
+  m.path = e.path;
+  if (!e.ok) {
+    m.error_kind = e.error.kind == ErrorKind::kNone ? ErrorKind::kIo : e.error.kind;
+    m.error_message = e.error.message;
+  } else {
+    m.size = e.stat.size;
+    m.mtime_ns = e.stat.mtime_ns;
+    m.error_kind = ErrorKind::kUnsupportedFormat;
+    m.error_message = e.stat.is_directory ? "is a directory, not a file"
+                                          : "not a regular file (device, socket or pipe)";
+  }
+  return m;
+}
+
+}  // namespace
+
+std::uint64_t extraction_options_hash(bool collect_clusters) {
+  // FNV-1a over a canonical description: stable across builds and platforms.
+  std::string canon = fmt::format("clusters={}", collect_clusters ? 1 : 0);
+  std::uint64_t h = 1469598103934665603ULL;
+  for (char ch : canon) {
+    auto c = static_cast<unsigned char>(ch);
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOptions& opt) {
+  const bool root = comm.rank() == 0;
+  const auto start_wall = std::chrono::system_clock::now();
+  report::Recorder rec;
+  ScanOutcome out;
+  auto* counting = dynamic_cast<io::CountingFileSystem*>(&fs);
+
+  const std::string cache_path = io::absolute_path(opt.cache_path);
+  const std::uint64_t options_hash = extraction_options_hash(true);
+
+  auto topology = topo::detect();
+  const int node_ranks = ranks_on_node(comm, topology.hostname);
+  const int nodes = nodes_in(comm, topology.hostname);
+  const int threads = topo::threads_per_rank(topology, node_ranks, opt.threads);
+
+  // ---- 1. inputs (rank 0) ------------------------------------------------------------------
+  fileset::Fileset files;
+  std::optional<Error> fatal;
+  if (root) {
+    fileset::ExpandOptions eo;
+    eo.dataset = opt.dataset;
+    eo.glob = opt.glob;
+    auto expanded = fileset::expand(opt.inputs, eo, fs);
+    if (!expanded.ok()) {
+      fatal = expanded.error();
+    } else {
+      files = std::move(expanded).value();
+      for (const auto& d : files.duplicates)
+        log::warn(kLog, fmt::format("duplicate input {} (listed {} times; kept in dataset {}, "
+                                    "also in {})",
+                                    d.path, d.occurrences, d.first_dataset, d.dataset));
+      for (const auto& w : files.warnings) log::warn(kLog, w);
+      log::info(kLog, fmt::format("{} files in {} datasets", files.files.size(),
+                                  files.datasets.size()));
+    }
+    if (!fatal && opt.use_cache) fatal = check_cache_dir(cache_path);
+  }
+  agree_or_stop(comm, fatal);
+  // From here on every open through `fs` is a data file (the inputs themselves were read above).
+  const std::uint64_t opens_before = counting ? counting->counters().opens.load() : 0;
+  const std::uint64_t bytes_before = counting ? counting->counters().bytes_read.load() : 0;
+
+  // Journals of an interrupted earlier run. Read before the survey: the survey is the first
+  // collective after this point, so no rank of this run has created its own journal yet.
+  journal::Replay replayed;
+  if (root && opt.use_cache) {
+    auto rp = journal::replay(cache_path);
+    if (rp.ok()) {
+      replayed = std::move(rp).value();
+      if (!replayed.files.empty())
+        log::info(kLog, fmt::format("replaying {} journal file(s) of an interrupted run: {} "
+                                    "records ({} bytes of torn tail dropped)",
+                                    replayed.files.size(), replayed.metas.size(),
+                                    replayed.bytes_dropped));
+    } else {
+      log::warn(kLog, "journal replay failed: " + rp.error().to_string());
+    }
+  }
+
+  // ---- 2. survey (all ranks) ---------------------------------------------------------------
+  std::vector<std::string> paths;
+  if (root) {
+    paths.reserve(files.files.size());
+    for (const auto& f : files.files) paths.push_back(f.path);
+  }
+  std::vector<survey::SurveyEntry> surveyed;
+  {
+    auto t = rec.time(report::Phase::kSurvey);
+    survey::SurveyOptions so;
+    so.threads = std::max(1, std::min(threads, 8));
+    surveyed = survey::survey(comm, paths, fs, so);
+  }
+
+  // ---- 3. cache: replay journals, load, classify (rank 0) -----------------------------------
+  std::optional<cache::Cache> store;
+  std::vector<schedule::WorkItem> items;
+  std::vector<std::size_t> item_spec;             // items[i] is files.files[item_spec[i]]
+  std::unordered_map<std::string, FileMeta> metas;  // path -> final FileMeta (rank 0)
+  std::size_t pruned = 0;
+  if (root) {
+    auto t = rec.time(report::Phase::kLoadCache);
+    if (opt.use_cache) {
+      auto loaded = cache::Cache::load(cache_path);
+      const auto& lr = loaded.report;
+      switch (lr.status) {
+        case cache::LoadStatus::kLoaded:
+          log::info(kLog, fmt::format("cache {}: generation {}, {} files, loaded in {:.3f} s",
+                                      cache_path, lr.generation, loaded.cache.size(), lr.seconds));
+          break;
+        case cache::LoadStatus::kMissing:
+          log::info(kLog, fmt::format("cache {}: none yet, cold run", cache_path));
+          break;
+        default:
+          log::warn(kLog, fmt::format("cache {} is {} ({}); moved aside to {}; cold run",
+                                      cache_path, cache::load_status_name(lr.status), lr.reason,
+                                      lr.moved_to.empty() ? "(not moved)" : lr.moved_to));
+      }
+      store.emplace(std::move(loaded.cache));
+      for (auto& m : replayed.metas) store->put(std::move(m), options_hash);
+      replayed.metas.clear();
+    }
+
+    std::vector<cache::SurveyEntry> keys;
+    std::vector<std::size_t> key_spec;
+    for (std::size_t i = 0; i < surveyed.size(); ++i) {
+      const auto& e = surveyed[i];
+      if (!e.ok || !e.stat.is_regular) {
+        metas.emplace(e.path, stat_failure(e));
+        continue;
+      }
+      keys.push_back({e.path, e.stat.size, e.stat.mtime_ns});
+      key_spec.push_back(i);
+    }
+    std::vector<cache::Verdict> verdicts(keys.size(), cache::Verdict::kMissNew);
+    if (store) {
+      auto cls = store->classify(keys, options_hash);
+      verdicts = cls.verdicts;
+      if (opt.prune && !cls.removed.empty()) {
+        pruned = store->erase(cls.removed);
+        log::info(kLog, fmt::format("pruned {} cache rows of files no longer present", pruned));
+      }
+    }
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      if (verdicts[k] == cache::Verdict::kHit) {
+        auto hit = store->lookup(keys[k].path, keys[k].size, keys[k].mtime_ns, options_hash);
+        if (hit) {
+          metas.emplace(keys[k].path, std::move(*hit));
+          ++out.hits;
+          continue;
+        }
+      }
+      schedule::WorkItem w;
+      w.path = keys[k].path;
+      w.size = keys[k].size;
+      w.mtime_ns = keys[k].mtime_ns;
+      w.hint = format_hint(w.path);
+      if (store) {
+        if (auto info = store->info(w.path); info && info->format != FileFormat::kUnknown)
+          w.hint = info->format;
+      }
+      items.push_back(std::move(w));
+      item_spec.push_back(key_spec[k]);
+    }
+    out.misses = static_cast<std::int64_t>(items.size());
+    log::info(kLog, fmt::format("{} hits, {} to extract, {} not readable", out.hits, out.misses,
+                                surveyed.size() - keys.size()));
+  }
+
+  // ---- 4. extract (all ranks) ----------------------------------------------------------------
+  std::unique_ptr<journal::Writer> jw;
+  if (opt.use_cache) {
+    journal::WriterOptions wo;
+    wo.flush_interval_s = opt.journal_interval_s;
+    auto w = journal::Writer::create(cache_path, comm.rank(), wo);
+    if (w.ok()) jw = std::move(w).value();
+    else log::warn(kLog, "no journal (finished work will not survive a crash): " +
+                             w.error().to_string());
+  }
+  std::vector<FileMeta> results;
+  schedule::ScheduleStats sstats;
+  {
+    schedule::ScheduleOptions so;
+    so.threads_per_rank = threads;
+    so.timeout_s = opt.timeout_s;
+    so.journal = jw.get();
+    so.on_result = [&rec](const FileMeta& m) { rec.record_file(m); };
+    if (root && store) {
+      // History beats the size model: a file that changed costs about what it cost last time.
+      auto history = std::make_shared<std::unordered_map<std::string, double>>();
+      for (const auto& w : items)
+        if (auto info = store->info(w.path); info && info->extract_seconds > 0)
+          (*history)[w.path] = info->extract_seconds;
+      if (!history->empty()) {
+        so.predict = [history, model = so.cost_model](const schedule::WorkItem& w) {
+          auto it = history->find(w.path);
+          return it != history->end() ? it->second : model.predict(w);
+        };
+      }
+    }
+    extract::ExtractOptions eo;
+    eo.clusters = true;
+    auto fn = [&fs, eo](const schedule::WorkItem& w) {
+      FileMeta m = extract::extract_file(fs, w.path, eo);
+      m.mtime_ns = w.mtime_ns;
+      if (m.size == 0) m.size = w.size;
+      return m;
+    };
+    results = schedule::run_schedule(comm, items, fn, so, &sstats);
+    // Rank 0 holds every rank's stats, the others their own: this rank's are first either way.
+    if (!sstats.ranks.empty()) {
+      const auto& rs = sstats.ranks.front();
+      const double nthreads = std::max(1, rs.threads);
+      rec.add(report::Phase::kExtract, rs.busy_s / nthreads);
+      rec.add(report::Phase::kIdle, rs.idle_s / nthreads);
+    }
+  }
+  if (jw) {
+    if (auto s = jw->flush(); !s.ok()) log::warn(kLog, "journal flush: " + s.error().to_string());
+  }
+
+  // ---- 5. commit the cache (collective) ------------------------------------------------------
+  bool need_commit = false;
+  if (root && store) {
+    for (const auto& m : results) {
+      // A file that vanished or became unreadable between survey and extraction: nothing
+      // worth remembering.
+      if (m.error_kind == ErrorKind::kMissing || m.error_kind == ErrorKind::kPermission) continue;
+      store->put(m, options_hash);
+    }
+    need_commit = store->put_count() > 0 || pruned > 0;
+  }
+  if (root) {
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i].path.empty()) results[i].path = items[i].path;
+      metas[items[i].path] = std::move(results[i]);
+    }
+  }
+  {
+    comm::Bytes flag(1, std::byte{need_commit ? std::uint8_t{1} : std::uint8_t{0}});
+    comm.bcast(flag, 0);
+    need_commit = flag[0] == std::byte{1};
+  }
+  if (need_commit) {
+    auto t = rec.time(report::Phase::kCommit);
+    cache::Cache dummy;
+    cache::CommitOptions co;
+    co.io = opt.serial_cache_io ? cache::CacheIo::kSerial : cache::CacheIo::kParallel;
+    cache::CommitReport cr;
+    try {
+      cr = cache::commit(comm, root ? *store : dummy, cache_path, co);
+    } catch (const CollectiveFatalError&) {
+      throw;
+    } catch (const FatalError& e) {
+      // commit() throws on every rank together (documented), so this is collective too.
+      throw CollectiveFatalError(std::string("cache commit failed: ") + e.what());
+    }
+    out.committed = true;
+    if (root)
+      log::info(kLog, fmt::format("cache committed: generation {}, {} files, {} schemas, {} bytes "
+                                  "({}{}) in {:.3f} s",
+                                  cr.generation, cr.files, cr.schemas, cr.file_bytes,
+                                  cr.parallel ? "parallel HDF5" : "serial HDF5",
+                                  cr.merged ? fmt::format(", merged {} rows of a concurrent run",
+                                                          cr.merged_rows)
+                                            : "",
+                                  cr.seconds));
+  }
+  // The cache now holds everything the journals did: drop them (each rank its own).
+  if (jw) {
+    if (auto s = jw->close(); !s.ok()) log::warn(kLog, "journal close: " + s.error().to_string());
+    if (need_commit || results.empty()) {
+      if (auto s = journal::remove_journals(cache_path, {jw->path()}); !s.ok())
+        log::warn(kLog, "journal removal: " + s.error().to_string());
+    }
+  }
+  if (root && !replayed.files.empty() && need_commit) {
+    if (auto s = journal::remove_journals(cache_path, replayed.files); !s.ok())
+      log::warn(kLog, "journal removal: " + s.error().to_string());
+  }
+
+  // ---- 6. outputs (rank 0) -------------------------------------------------------------------
+  output::Preprocessed pre;
+  std::optional<Error> output_error;
+  if (root) {
+    auto t = rec.time(report::Phase::kOutput);
+    output::StepOptions so;
+    so.step_size = opt.step_size;
+    so.align_clusters = opt.align_clusters;
+    pre = output::build_preprocessed(
+        files,
+        [&metas](const fileset::FileSpec& s) -> const FileMeta* {
+          auto it = metas.find(s.path);
+          return it == metas.end() ? nullptr : &it->second;
+        },
+        so);
+    for (const auto& w : pre.warnings) log::warn(kLog, w);
+    for (const auto& f : pre.failures)
+      log::warn(kLog, fmt::format("{}: {}: {}", f.path, error_kind_name(f.kind), f.message));
+    std::string failures_path = opt.failures_path;
+    if (failures_path.empty() && !opt.output_path.empty())
+      failures_path = opt.output_path + ".failures.json";
+    if (!opt.output_path.empty() || !failures_path.empty()) {
+      if (opt.output_path.empty()) {
+        auto s = output::write_file_atomic(failures_path,
+                                           output::failures_json(pre.failures).dump(2) + "\n");
+        if (!s.ok()) output_error = s.error();
+      } else {
+        auto s = output::write_outputs(pre, opt.output_path, failures_path);
+        if (!s.ok()) output_error = s.error();
+      }
+    }
+    out.failed = static_cast<std::int64_t>(pre.failures.size());
+    out.files = static_cast<std::int64_t>(files.files.size());
+  }
+
+  // ---- 7. report (collective gather) ---------------------------------------------------------
+  auto timings = report::gather(comm, rec, 0);
+  const auto stop_wall = std::chrono::system_clock::now();
+  out.replayed = static_cast<std::int64_t>(replayed.files.size());
+  if (counting) {
+    out.opens = static_cast<std::uint64_t>(
+        comm.allreduce_sum(static_cast<std::int64_t>(counting->counters().opens.load() - opens_before)));
+    out.bytes_read = static_cast<std::uint64_t>(comm.allreduce_sum(
+        static_cast<std::int64_t>(counting->counters().bytes_read.load() - bytes_before)));
+    out.stats = static_cast<std::uint64_t>(
+        comm.allreduce_sum(static_cast<std::int64_t>(counting->counters().stats.load())));
+  }
+  if (root) {
+    report::RunInfo info;
+    info.command = opt.command;
+    info.start = start_wall;
+    info.stop = stop_wall;
+    info.ranks = comm.size();
+    info.nodes = nodes;
+    info.threads_per_rank = threads;
+    info.binding = topology.binding;
+    report::Counts counts;
+    counts.files = out.files;
+    counts.hits = out.hits;
+    counts.misses = out.misses;
+    for (const auto& f : pre.failures) ++counts.failed_by_kind[std::string(error_kind_name(f.kind))];
+    if (opt.text_report) {
+      std::string text = report::render_text(info, counts, timings);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    }
+    if (!opt.report_json_path.empty()) {
+      auto j = report::render_json(info, counts, timings);
+      j["io"] = {{"opens", out.opens}, {"stats", out.stats}, {"bytes_read", out.bytes_read}};
+      j["cache"] = {{"path", cache_path}, {"committed", out.committed},
+                    {"replayed_journals", out.replayed}};
+      auto s = output::write_file_atomic(opt.report_json_path, j.dump(2) + "\n");
+      if (!s.ok() && !output_error) output_error = s.error();
+    }
+  }
+  agree_or_stop(comm, output_error);
+
+  // Every rank learns the global counts.
+  comm::Bytes summary;
+  if (root) {
+    std::array<std::int64_t, 4> v{out.files, out.hits, out.misses, out.failed};
+    summary.resize(sizeof v);
+    std::memcpy(summary.data(), v.data(), sizeof v);
+  }
+  comm.bcast(summary, 0);
+  std::array<std::int64_t, 4> v{};
+  std::memcpy(v.data(), summary.data(), std::min(summary.size(), sizeof v));
+  out.files = v[0];
+  out.hits = v[1];
+  out.misses = v[2];
+  out.failed = v[3];
+  out.exit_code = out.failed > 0 ? 1 : 0;
+  return out;
+}
+
+}  // namespace mpiprep::cli
