@@ -1,9 +1,9 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "cache_file.hpp"
 #include "cache_impl.hpp"
@@ -18,7 +18,7 @@ namespace mpiprep::cache {
 namespace {
 
 constexpr std::array<std::string_view, kNumVerdicts> kVerdictNames = {
-    "hit",          "miss_new",    "miss_changed_size", "miss_changed_mtime",
+    "hit",          "miss_new",     "miss_changed_size", "miss_changed_mtime",
     "miss_options", "miss_version", "miss_retry"};
 
 constexpr std::array<std::string_view, 4> kLoadStatusNames = {"loaded", "missing", "corrupt",
@@ -215,8 +215,7 @@ Cache::Loaded Cache::load(const std::string& path, const LoadOptions& opts,
     else
       out.report.reason += "; could not move it aside: " + moved.error().message;
   }
-  out.report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }
 
@@ -340,7 +339,8 @@ Status verify(const std::string& path) {
 
 Result<CacheSummary> summary(const std::string& path) {
   ReadOutcome r = read_cache_file(path, LoadOptions{}.max_table_bytes, false);
-  if (r.status == LoadStatus::kMissing) return make_error(ErrorKind::kMissing, "no cache at " + path);
+  if (r.status == LoadStatus::kMissing)
+    return make_error(ErrorKind::kMissing, "no cache at " + path);
   if (r.status != LoadStatus::kLoaded) return make_error(r.kind, r.reason);
   const Tables& t = r.tables;
   CacheSummary s;

@@ -1,13 +1,12 @@
 #include "cache_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <new>
-
-#include <fmt/format.h>
 
 #include "posix.hpp"
 
@@ -17,9 +16,12 @@ namespace {
 template <typename T>
 h5::Elem elem_for(ColumnKind kind) {
   switch (kind) {
-    case ColumnKind::kEnumFormat: return h5::Elem::kEnumFormat;
-    case ColumnKind::kEnumErrorKind: return h5::Elem::kEnumErrorKind;
-    case ColumnKind::kPlain: break;
+    case ColumnKind::kEnumFormat:
+      return h5::Elem::kEnumFormat;
+    case ColumnKind::kEnumErrorKind:
+      return h5::Elem::kEnumErrorKind;
+    case ColumnKind::kPlain:
+      break;
   }
   return h5::elem_of<T>();
 }
@@ -74,8 +76,8 @@ ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bo
   if (!version) throw h5::StructureError("no 'format_version' attribute");
   if (*version > kFormatVersion)
     return rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedVersion,
-                    fmt::format("cache format version {} is newer than this mpiprep's {}",
-                                *version, kFormatVersion),
+                    fmt::format("cache format version {} is newer than this mpiprep's {}", *version,
+                                kFormatVersion),
                     true);
   if (*version < 1) throw h5::StructureError(fmt::format("format version {} is invalid", *version));
   hd.format_version = static_cast<std::int32_t>(*version);
@@ -111,10 +113,10 @@ ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bo
   // The checksum covers the bytes as written, so enum values are remapped only afterwards.
   const std::uint64_t computed = content_checksum(t, hd.format_version, hd.generation);
   if (computed != hd.checksum)
-    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
-                    fmt::format("checksum mismatch: stored {:016x}, computed {:016x}",
-                                hd.checksum, computed),
-                    true);
+    return rejected(
+        LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+        fmt::format("checksum mismatch: stored {:016x}, computed {:016x}", hd.checksum, computed),
+        true);
   for (auto& [vec, te] : enums) remap_enum(*vec, te.first, te.second);
   if (Status s = validate(t); !s.ok())
     return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, "structure: " + s.error().message,

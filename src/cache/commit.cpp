@@ -9,6 +9,7 @@
 // is tens of MB, one client writes that in well under a second, and MPI-IO's collective
 // buffering funnels data through a few aggregators anyway. Rank-0-writes moves every byte
 // exactly once and keeps the compression (parallel filtered writes) on one rank.
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,8 +19,6 @@
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "cache_file.hpp"
 #include "cache_impl.hpp"
@@ -199,8 +198,8 @@ std::size_t remove_dead_leftovers(const std::string& path) {
 }
 
 // Rank 0: lock, reconcile with what is on disk now, build the tables and the plan.
-Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts,
-             CacheLock& lock, Tables& tables) {
+Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts, CacheLock& lock,
+             Tables& tables) {
   Plan plan;
   CommitReport& rep = plan.report;
   rep.path = path;
@@ -236,9 +235,9 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
   } else if (head.status != LoadStatus::kMissing && head.movable) {
     // Invariant 4: a bad cache is kept aside, never overwritten blindly.
     auto moved = posix::move_aside(path);
-    rep.merge_note = fmt::format("the cache on disk is {} ({}), moved to {}",
-                                 load_status_name(head.status), head.reason,
-                                 moved.ok() ? *moved : moved.error().message);
+    rep.merge_note =
+        fmt::format("the cache on disk is {} ({}), moved to {}", load_status_name(head.status),
+                    head.reason, moved.ok() ? *moved : moved.error().message);
   }
 
   rep.generation = std::max(im.generation, disk_generation) + 1;
@@ -249,11 +248,14 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
   rep.schemas = tables.schemas.hash.size();
 
   WritePlan& wp = plan.write;
-  wp.temp_path = fmt::format("{}.tmp-{}-{}-{:016x}", path, posix::hostname(), ::getpid(),
-                             posix::random_u64());
+  wp.temp_path =
+      fmt::format("{}.tmp-{}-{}-{:016x}", path, posix::hostname(), ::getpid(), posix::random_u64());
   wp.sizes = dataset_sizes(tables);
-  wp.header = Header{std::string(kFormatName), kFormatVersion, rep.generation,
-                     std::string(writer_version()), posix::utc_iso(posix::now_unix()),
+  wp.header = Header{std::string(kFormatName),
+                     kFormatVersion,
+                     rep.generation,
+                     std::string(writer_version()),
+                     posix::utc_iso(posix::now_unix()),
                      rep.checksum};
   wp.compress = opts.compress;
   return plan;

@@ -174,28 +174,42 @@ std::size_t elem_size(Elem e) noexcept {
 
 Handle file_type(Elem e) {
   switch (e) {
-    case Elem::kU8: return borrowed(H5T_STD_U8LE);
-    case Elem::kI32: return borrowed(H5T_STD_I32LE);
-    case Elem::kU32: return borrowed(H5T_STD_U32LE);
-    case Elem::kI64: return borrowed(H5T_STD_I64LE);
-    case Elem::kU64: return borrowed(H5T_STD_U64LE);
-    case Elem::kF64: return borrowed(H5T_IEEE_F64LE);
+    case Elem::kU8:
+      return borrowed(H5T_STD_U8LE);
+    case Elem::kI32:
+      return borrowed(H5T_STD_I32LE);
+    case Elem::kU32:
+      return borrowed(H5T_STD_U32LE);
+    case Elem::kI64:
+      return borrowed(H5T_STD_I64LE);
+    case Elem::kU64:
+      return borrowed(H5T_STD_U64LE);
+    case Elem::kF64:
+      return borrowed(H5T_IEEE_F64LE);
     case Elem::kEnumFormat:
-    case Elem::kEnumErrorKind: return make_enum(e, H5T_STD_U8LE);
+    case Elem::kEnumErrorKind:
+      return make_enum(e, H5T_STD_U8LE);
   }
   return borrowed(H5T_STD_U8LE);
 }
 
 Handle mem_type(Elem e) {
   switch (e) {
-    case Elem::kU8: return borrowed(H5T_NATIVE_UINT8);
-    case Elem::kI32: return borrowed(H5T_NATIVE_INT32);
-    case Elem::kU32: return borrowed(H5T_NATIVE_UINT32);
-    case Elem::kI64: return borrowed(H5T_NATIVE_INT64);
-    case Elem::kU64: return borrowed(H5T_NATIVE_UINT64);
-    case Elem::kF64: return borrowed(H5T_NATIVE_DOUBLE);
+    case Elem::kU8:
+      return borrowed(H5T_NATIVE_UINT8);
+    case Elem::kI32:
+      return borrowed(H5T_NATIVE_INT32);
+    case Elem::kU32:
+      return borrowed(H5T_NATIVE_UINT32);
+    case Elem::kI64:
+      return borrowed(H5T_NATIVE_INT64);
+    case Elem::kU64:
+      return borrowed(H5T_NATIVE_UINT64);
+    case Elem::kF64:
+      return borrowed(H5T_NATIVE_DOUBLE);
     case Elem::kEnumFormat:
-    case Elem::kEnumErrorKind: return make_enum(e, H5T_NATIVE_UINT8);
+    case Elem::kEnumErrorKind:
+      return make_enum(e, H5T_NATIVE_UINT8);
   }
   return borrowed(H5T_NATIVE_UINT8);
 }
@@ -272,10 +286,10 @@ void read_dataset(hid_t file, const std::string& name, Elem e, std::uint64_t max
   if (bytes == 0) return;
   // Reading with the file's own type (for enums) or its native equivalent: raw values, no
   // conversion, so the checksum sees exactly the bytes that were written.
-  Handle mtype = (e == Elem::kEnumFormat || e == Elem::kEnumErrorKind)
-                     ? checked(H5Tget_native_type(ftype.get(), H5T_DIR_ASCEND), H5Tclose,
-                               "H5Tget_native_type")
-                     : mem_type(e);
+  Handle mtype =
+      (e == Elem::kEnumFormat || e == Elem::kEnumErrorKind)
+          ? checked(H5Tget_native_type(ftype.get(), H5T_DIR_ASCEND), H5Tclose, "H5Tget_native_type")
+          : mem_type(e);
   check(H5Dread(dset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out),
         "read dataset " + name);
 }

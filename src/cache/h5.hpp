@@ -85,13 +85,34 @@ std::size_t elem_size(Elem e) noexcept;
 
 template <typename T>
 constexpr Elem elem_of() noexcept;
-template <> constexpr Elem elem_of<char>() noexcept { return Elem::kU8; }
-template <> constexpr Elem elem_of<std::uint8_t>() noexcept { return Elem::kU8; }
-template <> constexpr Elem elem_of<std::int32_t>() noexcept { return Elem::kI32; }
-template <> constexpr Elem elem_of<std::uint32_t>() noexcept { return Elem::kU32; }
-template <> constexpr Elem elem_of<std::int64_t>() noexcept { return Elem::kI64; }
-template <> constexpr Elem elem_of<std::uint64_t>() noexcept { return Elem::kU64; }
-template <> constexpr Elem elem_of<double>() noexcept { return Elem::kF64; }
+template <>
+constexpr Elem elem_of<char>() noexcept {
+  return Elem::kU8;
+}
+template <>
+constexpr Elem elem_of<std::uint8_t>() noexcept {
+  return Elem::kU8;
+}
+template <>
+constexpr Elem elem_of<std::int32_t>() noexcept {
+  return Elem::kI32;
+}
+template <>
+constexpr Elem elem_of<std::uint32_t>() noexcept {
+  return Elem::kU32;
+}
+template <>
+constexpr Elem elem_of<std::int64_t>() noexcept {
+  return Elem::kI64;
+}
+template <>
+constexpr Elem elem_of<std::uint64_t>() noexcept {
+  return Elem::kU64;
+}
+template <>
+constexpr Elem elem_of<double>() noexcept {
+  return Elem::kF64;
+}
 
 // File type for an element kind (enum types are created, the others are library constants).
 Handle file_type(Elem e);
@@ -99,15 +120,15 @@ Handle file_type(Elem e);
 Handle mem_type(Elem e);
 
 struct WriteSpec {
-  std::uint64_t n = 0;           // elements (identical on every rank)
-  const void* data = nullptr;    // rank with data; others pass nullptr
-  bool compress = false;         // shuffle + deflate, chunked
+  std::uint64_t n = 0;         // elements (identical on every rank)
+  const void* data = nullptr;  // rank with data; others pass nullptr
+  bool compress = false;       // shuffle + deflate, chunked
 };
 
 // Creates a 1-D dataset `name` and writes it. With `select_all` false this rank contributes
 // no elements (parallel write where rank 0 holds the data); dxpl selects collective transfer.
-void write_dataset(hid_t file, const std::string& name, Elem e, const WriteSpec& spec,
-                   hid_t dxpl, bool select_all);
+void write_dataset(hid_t file, const std::string& name, Elem e, const WriteSpec& spec, hid_t dxpl,
+                   bool select_all);
 
 // Reads a whole 1-D dataset into raw bytes after checking its type against `e`, its rank, and
 // its size against `max_bytes` and the space it occupies in a file of `file_bytes` bytes.
@@ -131,9 +152,9 @@ std::optional<std::uint64_t> read_u64_attr(hid_t obj, const char* name);
 std::optional<std::int64_t> read_int_attr(hid_t obj, const char* name);
 
 // File access property lists.
-Handle sec2_fapl();                       // serial, file locking off (we have our own lock)
-Handle mpio_fapl(const void* mpi_comm);   // parallel over the MPI_Comm pointed to
-Handle collective_dxpl();                 // H5FD_MPIO_COLLECTIVE
+Handle sec2_fapl();                      // serial, file locking off (we have our own lock)
+Handle mpio_fapl(const void* mpi_comm);  // parallel over the MPI_Comm pointed to
+Handle collective_dxpl();                // H5FD_MPIO_COLLECTIVE
 Handle default_dxpl();
 
 }  // namespace mpiprep::cache::h5

@@ -1,6 +1,7 @@
 #include "mpiprep/cache/lock.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,8 +12,6 @@
 #include <charconv>
 #include <chrono>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "mpiprep/io/file_system.hpp"
 #include "posix.hpp"
@@ -111,7 +110,8 @@ bool is_stale(const LockInfo& info, std::chrono::seconds stale_after, std::int64
 CacheLock::~CacheLock() { release(); }
 
 CacheLock::CacheLock(CacheLock&& other) noexcept
-    : path_(std::move(other.path_)), info_(std::move(other.info_)),
+    : path_(std::move(other.path_)),
+      info_(std::move(other.info_)),
       held_(std::exchange(other.held_, false)) {}
 
 CacheLock& CacheLock::operator=(CacheLock&& other) noexcept {
@@ -186,10 +186,10 @@ Result<CacheLock> CacheLock::acquire(const std::string& lock_path, const LockOpt
       continue;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      std::string who = holder.ok() ? fmt::format("{}@{} pid {} since {}", holder->user,
-                                                  holder->host, holder->pid,
-                                                  posix::utc_iso(holder->time_unix))
-                                    : std::string("an unreadable owner");
+      std::string who = holder.ok()
+                            ? fmt::format("{}@{} pid {} since {}", holder->user, holder->host,
+                                          holder->pid, posix::utc_iso(holder->time_unix))
+                            : std::string("an unreadable owner");
       return make_error(ErrorKind::kTimeout,
                         fmt::format("cache lock {} is held by {}", lock_path, who));
     }

@@ -1,6 +1,7 @@
 #include "posix.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <chrono>
 #include <ctime>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "mpiprep/io/file_system.hpp"
 
@@ -87,8 +86,10 @@ Status require_writable_dir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return os_error(errno, "cache directory", dir);
   if (!S_ISDIR(st.st_mode))
-    return make_error(ErrorKind::kMissing, fmt::format("cache directory {} is not a directory", dir));
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) return os_error(errno, "write to cache directory", dir);
+    return make_error(ErrorKind::kMissing,
+                      fmt::format("cache directory {} is not a directory", dir));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return os_error(errno, "write to cache directory", dir);
   return Status::success();
 }
 

@@ -22,7 +22,7 @@ std::uint64_t random_u64();
 // Size of a regular file; nullopt if it does not exist; an Error otherwise.
 [[nodiscard]] Result<std::optional<std::uint64_t>> file_size(const std::string& path);
 [[nodiscard]] Status require_writable_dir(const std::string& dir);
-[[nodiscard]] Status fsync_path(const std::string& path);       // open O_RDONLY + fsync
+[[nodiscard]] Status fsync_path(const std::string& path);  // open O_RDONLY + fsync
 [[nodiscard]] Status fsync_dir(const std::string& dir);
 [[nodiscard]] Status rename_over(const std::string& from, const std::string& to);
 // Renames without replacing an existing target (renameat2 RENAME_NOREPLACE, or a

@@ -1,5 +1,6 @@
 #include "tables.hpp"
 
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <memory>
 #include <stdexcept>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 namespace mpiprep::cache {
 namespace {
@@ -61,7 +60,8 @@ Status check_ragged(const RaggedColumn<T>& c, std::size_t rows, const char* name
 
 template <typename V>
 Status check_len(const V& v, std::size_t rows, const char* name) {
-  if (v.size() != rows) return structure(fmt::format("{}: {} values for {} rows", name, v.size(), rows));
+  if (v.size() != rows)
+    return structure(fmt::format("{}: {} values for {} rows", name, v.size(), rows));
   return Status::success();
 }
 
@@ -114,10 +114,10 @@ std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
   return h.digest();
 }
 
-#define MPIPREP_TRY(expr)          \
-  do {                             \
-    Status s_ = (expr);            \
-    if (!s_.ok()) return s_;       \
+#define MPIPREP_TRY(expr)    \
+  do {                       \
+    Status s_ = (expr);      \
+    if (!s_.ok()) return s_; \
   } while (false)
 
 Status validate(const Tables& t) {
@@ -163,8 +163,8 @@ Status validate(const Tables& t) {
   MPIPREP_TRY(check_ragged(t.filters.params, nfilt, "filters/params"));
   if (t.attribute_name.offsets.empty() || t.attribute_name.offsets.front() != 0)
     return structure("attributes/name: bad offsets");
-  MPIPREP_TRY(check_strings(t.attribute_name, t.attribute_name.offsets.size() - 1,
-                            "attributes/name"));
+  MPIPREP_TRY(
+      check_strings(t.attribute_name, t.attribute_name.offsets.size() - 1, "attributes/name"));
 
   const std::size_t ns = t.schemas.hash.size();
   if (t.schema_columns.name.offsets.empty()) return structure("schema_columns/name: no offsets");
@@ -189,8 +189,8 @@ Status validate(const Tables& t) {
   for (std::size_t s = 0; s < ns; ++s) {
     auto& cols = schema_cols[s];
     for (auto c = t.schemas.column_offsets[s]; c < t.schemas.column_offsets[s + 1]; ++c)
-      cols.push_back(Column{to_string(t.schema_columns.name.at(c)),
-                            to_string(t.schema_columns.type.at(c))});
+      cols.push_back(
+          Column{to_string(t.schema_columns.name.at(c)), to_string(t.schema_columns.type.at(c))});
     if (cols.empty()) return structure(fmt::format("schemas[{}] has no columns", s));
     const std::uint64_t h = schema_hash(cols);
     if (h != t.schemas.hash[s])

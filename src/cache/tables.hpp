@@ -168,7 +168,7 @@ void for_each_dataset(TablesT& t, F&& f) {
 }
 
 // Groups created before the datasets, in order.
-inline constexpr const char* kGroups[] = {"files",   "objects",    "filters",
+inline constexpr const char* kGroups[] = {"files",      "objects", "filters",
                                           "attributes", "schemas", "schema_columns"};
 
 // xxh64 (seed 0) of the column list: for each column, name, NUL, type, NUL.
@@ -191,7 +191,9 @@ class SchemaPool {
   std::int64_t intern(std::vector<Column>&& columns);
   std::int64_t intern_copy(const std::vector<Column>& columns);
   [[nodiscard]] const std::vector<Column>& at(std::int64_t id) const;
-  [[nodiscard]] std::uint64_t hash(std::int64_t id) const { return hashes_[static_cast<std::size_t>(id)]; }
+  [[nodiscard]] std::uint64_t hash(std::int64_t id) const {
+    return hashes_[static_cast<std::size_t>(id)];
+  }
   [[nodiscard]] std::size_t size() const noexcept { return columns_.size(); }
   void clear();
 

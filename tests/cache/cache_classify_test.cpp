@@ -27,13 +27,12 @@ Fixture make_fixture() {
   f.hdf5 = testing::make_hdf5_file("/data/b.h5", 2);
   f.corrupt = testing::make_failed_file("/data/corrupt.root", ErrorKind::kCorrupt, 3);
   f.truncated = testing::make_failed_file("/data/truncated.root", ErrorKind::kTruncated, 4);
-  f.unsupported =
-      testing::make_failed_file("/data/classic.nc", ErrorKind::kUnsupportedFormat, 5);
+  f.unsupported = testing::make_failed_file("/data/classic.nc", ErrorKind::kUnsupportedFormat, 5);
   f.io_failed = testing::make_failed_file("/data/eio.root", ErrorKind::kIo, 6);
   f.timed_out = testing::make_failed_file("/data/slow.root", ErrorKind::kTimeout, 7);
   f.permission = testing::make_failed_file("/data/secret.root", ErrorKind::kPermission, 8);
-  f.metas = {f.root, f.hdf5, f.corrupt, f.truncated, f.unsupported, f.io_failed, f.timed_out,
-             f.permission};
+  f.metas = {f.root,        f.hdf5,      f.corrupt,   f.truncated,
+             f.unsupported, f.io_failed, f.timed_out, f.permission};
   return f;
 }
 
@@ -59,14 +58,14 @@ TEST_P(ClassifyTest, EveryVerdict) {
   ASSERT_EQ(c.size(), f.metas.size());
 
   std::vector<SurveyEntry> survey = {
-      {f.root.path, f.root.size, f.root.mtime_ns},                      // hit
-      {f.hdf5.path, f.hdf5.size + 1, f.hdf5.mtime_ns},                  // size changed
-      {f.corrupt.path, f.corrupt.size, f.corrupt.mtime_ns + 1},         // mtime changed
-      {"/data/new.root", 10, 20},                                       // new
-      {f.truncated.path, f.truncated.size, f.truncated.mtime_ns},       // permanent failure: hit
-      {f.unsupported.path, f.unsupported.size, f.unsupported.mtime_ns}, // permanent failure: hit
-      {f.io_failed.path, f.io_failed.size, f.io_failed.mtime_ns},       // transient: retry
-      {f.timed_out.path, f.timed_out.size, f.timed_out.mtime_ns},       // transient: retry
+      {f.root.path, f.root.size, f.root.mtime_ns},                       // hit
+      {f.hdf5.path, f.hdf5.size + 1, f.hdf5.mtime_ns},                   // size changed
+      {f.corrupt.path, f.corrupt.size, f.corrupt.mtime_ns + 1},          // mtime changed
+      {"/data/new.root", 10, 20},                                        // new
+      {f.truncated.path, f.truncated.size, f.truncated.mtime_ns},        // permanent failure: hit
+      {f.unsupported.path, f.unsupported.size, f.unsupported.mtime_ns},  // permanent failure: hit
+      {f.io_failed.path, f.io_failed.size, f.io_failed.mtime_ns},        // transient: retry
+      {f.timed_out.path, f.timed_out.size, f.timed_out.mtime_ns},        // transient: retry
       // f.permission not surveyed: removed
   };
   Classification cl = c.classify(survey, kOpts);

@@ -1,9 +1,8 @@
 // Commit: atomic replacement (invariant 1), fatal errors for unwritable caches, the lock, and
 // merging with a cache another job committed meanwhile (invariant 5), including several
 // processes committing to one cache at once.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -8,8 +8,8 @@
 #include <regex>
 
 #include "cache/cache_file.hpp"
-#include "cache_test_support.hpp"
 #include "cache/h5.hpp"
+#include "cache_test_support.hpp"
 #include "mpiprep/comm/communicator.hpp"
 
 namespace mpiprep::cache {
@@ -40,7 +40,11 @@ void write_with_header(const std::string& path, const std::string& format, std::
   WritePlan plan;
   plan.temp_path = path;
   plan.sizes = dataset_sizes(t);
-  plan.header = Header{format, version, 1, "someone else 9.9", "2030-01-01T00:00:00Z",
+  plan.header = Header{format,
+                       version,
+                       1,
+                       "someone else 9.9",
+                       "2030-01-01T00:00:00Z",
                        content_checksum(t, version, 1)};
   plan.compress = false;
   h5::ErrorSilencer quiet;

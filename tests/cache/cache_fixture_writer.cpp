@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
           0x1234);
     comm::SerialCommunicator comm;
     auto rep = cache::commit(comm, c, argv[1]);
-    std::printf("wrote %s: %zu files, %zu schemas, %llu bytes\n", argv[1], rep.files,
-                rep.schemas, static_cast<unsigned long long>(rep.file_bytes));
+    std::printf("wrote %s: %zu files, %zu schemas, %llu bytes\n", argv[1], rep.files, rep.schemas,
+                static_cast<unsigned long long>(rep.file_bytes));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cache_fixture_writer: %s\n", e.what());

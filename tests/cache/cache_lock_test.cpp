@@ -1,8 +1,7 @@
 // The lock file: exclusive creation, owner record, waiting, and stale-lock detection by age,
 // by dead pid on this host, and by mtime when the content is unreadable.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +17,8 @@
 namespace mpiprep::cache {
 namespace {
 namespace fs = std::filesystem;
-using testing::TempDir;
 using std::chrono::milliseconds;
+using testing::TempDir;
 
 std::int64_t now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -111,8 +110,8 @@ TEST(Lock, RecentLockOnAnotherHostIsLive) {
   EXPECT_EQ(lock.error().kind, ErrorKind::kTimeout);
   EXPECT_TRUE(is_stale(LockInfo{"x", "far-away-host", 1, now() - 700}, std::chrono::seconds(600),
                        now(), "here"));
-  EXPECT_FALSE(is_stale(LockInfo{"x", "far-away-host", 1, now() - 10},
-                        std::chrono::seconds(600), now(), "here"));
+  EXPECT_FALSE(is_stale(LockInfo{"x", "far-away-host", 1, now() - 10}, std::chrono::seconds(600),
+                        now(), "here"));
 }
 
 TEST(Lock, DeadPidOnThisHostIsStale) {

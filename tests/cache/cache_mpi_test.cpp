@@ -89,11 +89,12 @@ TEST_P(MpiCommit, LoadsBackIdenticalOnRankZero) {
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().filename() != "cache.h5") leftovers.push_back(e.path().filename());
     EXPECT_TRUE(leftovers.empty()) << ::testing::PrintToString(leftovers);
-    std::printf("[ measure  ] %s commit of %zu files on %d ranks: %.1f ms (write %.1f ms), "
-                "%llu bytes\n",
-                GetParam() == CacheIo::kParallel ? "parallel" : "serial", rep.files,
-                comm->size(), rep.seconds * 1e3, rep.write_seconds * 1e3,
-                static_cast<unsigned long long>(rep.file_bytes));
+    std::printf(
+        "[ measure  ] %s commit of %zu files on %d ranks: %.1f ms (write %.1f ms), "
+        "%llu bytes\n",
+        GetParam() == CacheIo::kParallel ? "parallel" : "serial", rep.files, comm->size(),
+        rep.seconds * 1e3, rep.write_seconds * 1e3,
+        static_cast<unsigned long long>(rep.file_bytes));
   }
   comm->barrier();
   if (comm->rank() == 0 && std::getenv("MPIPREP_KEEP_TEST_CACHE") == nullptr) fs::remove_all(dir);

@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 namespace mpiprep::cache::testing {
 namespace fs = std::filesystem;
@@ -38,8 +37,8 @@ int test_versions_root_bumped(FileFormat f) noexcept {
 }
 
 std::vector<Column> make_columns(int n, int variant) {
-  static const char* kTypes[] = {"float", "int32_t", "bool", "uint64_t", "float[]",
-                                 "vector<float>", "double[3]", "uint8_t"};
+  static const char* kTypes[] = {"float",   "int32_t",       "bool",      "uint64_t",
+                                 "float[]", "vector<float>", "double[3]", "uint8_t"};
   std::vector<Column> cols;
   cols.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i)

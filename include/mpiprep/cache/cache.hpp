@@ -70,12 +70,12 @@ struct SurveyEntry {
 // Why a file is (not) served from the cache. Misses are re-extracted.
 enum class Verdict : std::uint8_t {
   kHit = 0,
-  kMissNew,            // path not in the cache
-  kMissChangedSize,    // size differs
-  kMissChangedMtime,   // same size, different mtime_ns
-  kMissOptions,        // extracted with other options (options hash differs)
-  kMissVersion,        // extracted by another extractor version for its format
-  kMissRetry,          // a cached failure of a transient kind (io, permission, timeout, ...)
+  kMissNew,           // path not in the cache
+  kMissChangedSize,   // size differs
+  kMissChangedMtime,  // same size, different mtime_ns
+  kMissOptions,       // extracted with other options (options hash differs)
+  kMissVersion,       // extracted by another extractor version for its format
+  kMissRetry,         // a cached failure of a transient kind (io, permission, timeout, ...)
 };
 inline constexpr std::size_t kNumVerdicts = 7;
 // Stable names: "hit", "miss_new", "miss_changed_size", "miss_changed_mtime", "miss_options",
@@ -182,10 +182,10 @@ class Cache {
   // existed. Rows of files not seen in a run are otherwise kept: a cache serves many filesets.
   std::size_t erase(std::span<const std::string> paths);
 
-  [[nodiscard]] std::size_t size() const noexcept;            // live rows
-  [[nodiscard]] std::size_t put_count() const noexcept;       // rows put since load/commit
-  [[nodiscard]] std::uint64_t generation() const noexcept;    // of the file loaded/committed
-  [[nodiscard]] std::vector<std::string> paths() const;       // sorted
+  [[nodiscard]] std::size_t size() const noexcept;          // live rows
+  [[nodiscard]] std::size_t put_count() const noexcept;     // rows put since load/commit
+  [[nodiscard]] std::uint64_t generation() const noexcept;  // of the file loaded/committed
+  [[nodiscard]] std::vector<std::string> paths() const;     // sorted
 
   struct Impl;  // private; defined in src/cache
 
@@ -223,10 +223,10 @@ struct CommitReport {
   std::uint64_t checksum = 0;
   std::uint64_t file_bytes = 0;
   std::size_t files = 0, objects = 0, schemas = 0;
-  bool parallel = false;       // written with MPI-IO
-  bool merged = false;         // a newer cache on disk was merged in
-  std::size_t merged_rows = 0; // rows taken from it
-  std::string merge_note;      // e.g. the on-disk cache was corrupt and moved aside
+  bool parallel = false;        // written with MPI-IO
+  bool merged = false;          // a newer cache on disk was merged in
+  std::size_t merged_rows = 0;  // rows taken from it
+  std::string merge_note;       // e.g. the on-disk cache was corrupt and moved aside
   double seconds = 0.0;
   double write_seconds = 0.0;
 };
@@ -257,7 +257,7 @@ struct CacheSummary {
   std::string created_utc;
   std::uint64_t checksum = 0;
   std::size_t files = 0, objects = 0, schemas = 0, schema_columns = 0, clusters = 0;
-  std::map<std::string, std::size_t> by_format;       // format name -> files
+  std::map<std::string, std::size_t> by_format;         // format name -> files
   std::map<std::string, std::size_t> failures_by_kind;  // error kind name -> files
 };
 // Local. Reads and verifies a cache (as verify) and counts its content, for `cache show`.

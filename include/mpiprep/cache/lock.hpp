@@ -23,7 +23,7 @@ struct LockInfo {
 struct LockOptions {
   std::chrono::seconds stale_after{600};
   std::chrono::milliseconds wait{std::chrono::minutes(2)};  // 0: try once
-  std::chrono::milliseconds poll{100};                     // first retry delay (doubles, max 2 s)
+  std::chrono::milliseconds poll{100};                      // first retry delay (doubles, max 2 s)
 };
 
 // "<cache path>.lock"
