@@ -126,9 +126,10 @@ std::size_t Executor::running() const {
   return sh_->running;
 }
 
-std::size_t Executor::free_slots() const {
+std::size_t Executor::free_slots(std::size_t lookahead_per_thread) const {
   std::lock_guard lock(sh_->mu);
-  const std::size_t cap = threads_ == 0 ? 1 : static_cast<std::size_t>(threads_);
+  const std::size_t cap =
+      (threads_ == 0 ? 1 : static_cast<std::size_t>(threads_)) * (1 + lookahead_per_thread);
   const std::size_t used = sh_->running + sh_->queue.size();
   return used >= cap ? 0 : cap - used;
 }

@@ -46,8 +46,9 @@ class Executor {
 
   [[nodiscard]] std::size_t queued() const;
   [[nodiscard]] std::size_t running() const;
-  // Threads neither running nor promised a queued task.
-  [[nodiscard]] std::size_t free_slots() const;
+  // How many more tasks fit if each thread may have `lookahead_per_thread` tasks queued
+  // behind the one it runs (threads = 0 counts as one thread).
+  [[nodiscard]] std::size_t free_slots(std::size_t lookahead_per_thread = 0) const;
   // Nothing queued, nothing running, nothing done waiting to be taken.
   [[nodiscard]] bool idle() const;
   // True when every thread is running a task that started more than `age_s` ago.

@@ -188,9 +188,19 @@ class Dispatcher {
         rank_.local_result(d);
         resolve(d.index, std::move(d.meta), 0);
       }
-      // Feed rank 0's own threads one item each, only when one is free: no message is
-      // needed, so nothing here ever waits behind a slow file.
-      while (!pool_.empty() && ex.free_slots() > 0) {
+      // Feed rank 0's own threads straight from the pool (no message needed): one running
+      // and one queued item per thread, so a thread never waits for the main thread to wake
+      // up between two small files. If every thread is stuck on a slow file, the queued items
+      // go back to the pool for the workers, as a worker would give them back.
+      const bool stalled =
+          opt_.requeue_after_s > 0 && ex.all_stuck_longer_than(opt_.requeue_after_s);
+      if (stalled && ex.queued() > 0) {
+        std::vector<std::uint64_t> back;
+        for (const Task& t : ex.take_queued()) back.push_back(t.index);
+        give_back(0, back);
+      }
+      const std::size_t lookahead = opt_.threads_per_rank > 0 ? 1 : 0;
+      while (!stalled && !pool_.empty() && ex.free_slots(lookahead) > 0) {
         const std::size_t i = take(0);
         ex.push({Task{i, items_[i]}});
         ++rank_.stats().batches;

@@ -397,7 +397,7 @@ TEST(Schedule, SmallFilesAreBatched) {
     worker_files += stats.ranks[r].files;
     worker_messages += stats.ranks[r].messages_sent;
   }
-  ASSERT_GT(worker_files, 300);  // rank 0 feeds only its own single thread, one at a time
+  ASSERT_GT(worker_files, 300);  // rank 0 keeps at most two items for its single thread
   EXPECT_LT(worker_messages * 3, worker_files) << worker_messages << " messages for "
                                                << worker_files << " files";
   EXPECT_LT(stats.ranks[0].messages_sent, static_cast<std::int64_t>(items.size()) / 3);

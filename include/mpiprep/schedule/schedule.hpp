@@ -8,10 +8,11 @@
 // threads_per_rank = 0 the main thread extracts itself, one file between two polls for
 // messages (no timeout possible, and rank 0 answers requests only between files).
 //
-// Stragglers. Rank 0 feeds its own threads one item at a time, so nothing waits behind a slow
-// file there. A worker whose every thread has been stuck on one file for `requeue_after_s`
-// gives its queued, unstarted items back to rank 0 for the others, and asks for no more until
-// a thread frees up. With `timeout_s`, a watchdog on the main thread gives up on a file after
+// Stragglers. Rank 0 feeds its own threads straight from the pool, one queued item per thread
+// beyond the running one. Any rank whose every thread has been on one file for
+// `requeue_after_s` gives its queued, unstarted items back to the pool for the others (a
+// worker in its next request) and takes no more until a thread frees up; so at most one
+// prefetched batch can wait behind a slow file, and only for requeue_after_s. With `timeout_s`, a watchdog on the main thread gives up on a file after
 // that long: the file gets ErrorKind::kTimeout and a fresh thread replaces the stuck one.
 //
 // Abandoned threads (timeout) are detached, not killed: C++ cannot cancel a thread blocked in
