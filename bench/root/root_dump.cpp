@@ -1,7 +1,10 @@
-// root_dump FILE [--branches]: header, keys, trees (entries, clusters, top branches with their
-// types, optionally every branch with its leaves), RNTuples, object errors.
+// root_dump FILE [--branches | --dump-records DIR]: header, keys, trees (entries, clusters,
+// top branches with their types, optionally every branch with its leaves), RNTuples, object
+// errors. --dump-records writes each decompressed TTree record as a seed for
+// fuzz/root_tree_fuzzer ([keylen u16 BE][class selector u8][payload]).
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "mpiprep/extract/root/reader.hpp"
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool branches = argc > 2 && std::strcmp(argv[2], "--branches") == 0;
+  const char* dump_dir = argc > 3 && std::strcmp(argv[2], "--dump-records") == 0 ? argv[3] : nullptr;
   io::PosixFileSystem fs;
   auto file = fs.open(argv[1]);
   if (!file.ok()) {
@@ -66,6 +70,19 @@ int main(int argc, char** argv) {
     std::printf("object error %s: %s\n", info->keys[e.key_index].path.c_str(), e.message.c_str());
   }
   for (const TreeInfo& t : info->trees) {
+    if (dump_dir != nullptr) {
+      const KeyInfo& k = info->keys[t.key_index];
+      std::string name = std::string(dump_dir) + "/" + std::to_string(k.seek_key) + "-" + k.name;
+      for (char& ch : name) {
+        if (ch == ';' || ch == ' ') ch = '_';
+      }
+      std::ofstream out(name, std::ios::binary);
+      const char head[3] = {static_cast<char>(k.keylen >> 8), static_cast<char>(k.keylen & 0xff),
+                            static_cast<char>(k.class_name == "TNtuple" ? 1 : k.class_name == "TNtupleD" ? 2 : 0)};
+      out.write(head, 3);
+      const auto payload = t.record;
+      out.write(reinterpret_cast<const char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
+    }
     std::printf("tree %s;%d v%d entries=%lld tot=%lld zip=%lld autoflush=%lld top=%zu all=%zu record=%llu\n",
                 t.path.c_str(), t.cycle, t.version, static_cast<long long>(t.entries),
                 static_cast<long long>(t.tot_bytes), static_cast<long long>(t.zip_bytes),

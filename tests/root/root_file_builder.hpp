@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -38,6 +39,9 @@ class FileBuilder {
  public:
   explicit FileBuilder(bool big_file = false, std::int32_t fcompress = 101) : big_(big_file), compress_(fcompress) {}
 
+  // A StreamerInfo record (fSeekInfo/fNbytesInfo point at it), written after the objects.
+  void set_streamer_info(ObjectSpec info) { streamer_info_ = std::move(info); }
+
   std::vector<std::byte> build(const DirSpec& top) {
     out_.assign(kBegin, std::byte{0});
     // TFile key + name/title, then the top directory record (patched at the end).
@@ -54,6 +58,11 @@ class FileBuilder {
     out_.resize(out_.size() + kDirPad, std::byte{0});
     const auto [seek_keys, nbytes_keys] = write_directory(top, static_cast<std::int64_t>(tfile_at));
     patch_dir_record(top_dir_at_, top.no_keys ? 0 : seek_keys, nbytes_keys, static_cast<std::int64_t>(tfile_at));
+    if (streamer_info_.has_value()) {
+      const Written w = write_object(*streamer_info_, static_cast<std::int64_t>(tfile_at));
+      seek_info_ = w.seek;
+      nbytes_info_ = w.nbytes;
+    }
     patch_header();
     return out_;
   }
@@ -209,8 +218,8 @@ class FileBuilder {
     field(static_cast<std::uint32_t>(nbytes_name_), 4);
     field(big_ ? 8 : 4, 1);  // fUnits
     field(static_cast<std::uint32_t>(compress_), 4);
-    field(0, w);  // fSeekInfo
-    field(0, 4);  // fNbytesInfo
+    field(static_cast<std::uint64_t>(seek_info_), w);     // fSeekInfo
+    field(static_cast<std::uint32_t>(nbytes_info_), 4);  // fNbytesInfo
     field(1, 2);  // UUID version
     for (int i = 0; i < 16; ++i) field(static_cast<std::uint64_t>(0x10 + i), 1);
   }
@@ -221,6 +230,9 @@ class FileBuilder {
   std::int32_t nbytes_name_ = 0;
   std::size_t top_dir_at_ = 0;
   std::vector<std::pair<std::string, std::int64_t>> seeks_;
+  std::optional<ObjectSpec> streamer_info_;
+  std::int64_t seek_info_ = 0;
+  std::int32_t nbytes_info_ = 0;
 };
 
 }  // namespace mpiprep::extract::root::testing

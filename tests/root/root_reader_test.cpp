@@ -381,6 +381,69 @@ TEST_P(ExpectedRootFile, CommonEntryOffsetsMatchIndependentIntersection) {
   }
 }
 
+
+// The StreamerInfo-driven decoder (the fallback for class versions without a hand-written
+// layout), forced on every version the file's StreamerInfo describes, must give exactly what
+// the hand-written layouts give.
+TEST_P(ExpectedRootFile, StreamerInfoPathAgreesWithHandWrittenLayouts) {
+  ReadOptions forced;
+  forced.force_streamer_info = true;
+  auto g = read_test_file(GetParam(), forced);
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  ASSERT_EQ(g->trees.size(), info_.trees.size());
+  EXPECT_TRUE(g->object_errors.empty());
+  for (std::size_t i = 0; i < info_.trees.size(); ++i) {
+    const TreeInfo& a = info_.trees[i];
+    const TreeInfo& b = g->trees[i];
+    SCOPED_TRACE(a.path);
+    EXPECT_TRUE(b.used_streamer_info);
+    EXPECT_EQ(a.entries, b.entries);
+    EXPECT_EQ(a.tot_bytes, b.tot_bytes);
+    EXPECT_EQ(a.zip_bytes, b.zip_bytes);
+    EXPECT_EQ(a.auto_flush, b.auto_flush);
+    EXPECT_EQ(a.cluster_range_end, b.cluster_range_end);
+    EXPECT_EQ(a.cluster_size, b.cluster_size);
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.title, b.title);
+    EXPECT_EQ(a.top, b.top);
+    EXPECT_EQ(a.child_index, b.child_index);
+    EXPECT_EQ(a.leaf_index, b.leaf_index);
+    EXPECT_EQ(a.entry_offsets_pool, b.entry_offsets_pool);
+    ASSERT_EQ(a.branches.size(), b.branches.size());
+    for (std::size_t k = 0; k < a.branches.size(); ++k) {
+      const BranchInfo& x = a.branches[k];
+      const BranchInfo& y = b.branches[k];
+      EXPECT_EQ(x.name, y.name);
+      EXPECT_EQ(x.title, y.title);
+      EXPECT_EQ(x.class_name, y.class_name);
+      EXPECT_EQ(x.element_class, y.element_class);
+      EXPECT_EQ(x.parent_name, y.parent_name);
+      EXPECT_EQ(x.element_id, y.element_id);
+      EXPECT_EQ(x.element_type, y.element_type);
+      EXPECT_EQ(x.streamer_type, y.streamer_type);
+      EXPECT_EQ(x.entries, y.entries) << x.name;
+      EXPECT_EQ(x.first_entry, y.first_entry) << x.name;
+      EXPECT_EQ(x.tot_bytes, y.tot_bytes) << x.name;
+      EXPECT_EQ(x.write_basket, y.write_basket) << x.name;
+      EXPECT_EQ(x.max_baskets, y.max_baskets) << x.name;
+      EXPECT_EQ(x.normal_baskets, y.normal_baskets) << x.name;
+      EXPECT_EQ(x.embedded_baskets, y.embedded_baskets) << x.name;
+    }
+    ASSERT_EQ(a.leaves.size(), b.leaves.size());
+    for (std::size_t k = 0; k < a.leaves.size(); ++k) {
+      EXPECT_EQ(a.leaves[k].name, b.leaves[k].name);
+      EXPECT_EQ(a.leaves[k].len, b.leaves[k].len);
+      EXPECT_EQ(a.leaves[k].is_unsigned, b.leaves[k].is_unsigned);
+      EXPECT_EQ(a.leaves[k].has_leaf_count, b.leaves[k].has_leaf_count);
+      EXPECT_EQ(a.leaves[k].leaf_count_name, b.leaves[k].leaf_count_name);
+      EXPECT_EQ(a.leaves[k].element_type, b.leaves[k].element_type);
+    }
+  }
+  if (!info_.trees.empty()) {
+    EXPECT_TRUE(g->streamer_info_read) << g->streamer_info_error;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllRootFiles, ExpectedRootFile, ::testing::ValuesIn(root_files()),
                          [](const auto& param_info) {
                            std::string n = param_info.param;

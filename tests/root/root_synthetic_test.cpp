@@ -121,7 +121,8 @@ const TreeRecord& events_record() {
     auto info = read_test_file("nano_dy.root");
     if (!info.ok()) throw std::runtime_error(info.error().to_string());
     const TreeInfo& t = info->trees.at(0);
-    out.payload.assign(t.buffer->begin(), t.buffer->end());
+    out.payload.assign(t.record.begin(), t.record.end());
+    EXPECT_EQ(out.payload.size(), t.record_bytes);
     out.key = info->keys.at(t.key_index);
     out.reference = to_file_meta(*info, true);
     return out;
@@ -227,6 +228,77 @@ TEST(SyntheticFile, UnknownBranchVersionIsAnObjectError) {
   ASSERT_EQ(info->object_errors.size(), 1u);
   EXPECT_NE(info->object_errors[0].message.find("TBranch class version 99"), std::string::npos)
       << info->object_errors[0].message;
+}
+
+
+// A TTree class version without a hand-written layout (21, which ROOT has not written yet)
+// is decoded from the file's StreamerInfo when that describes it: here nano_dy's own
+// StreamerInfo with the TTree v20 entry relabelled v21, and the Events record relabelled
+// too. Without the StreamerInfo the same record is an unsupported-version object error.
+TEST(SyntheticFile, UnknownTreeVersionDecodedFromStreamerInfo) {
+  const auto file = load_bytes(test_path("nano_dy.root"));
+  auto original = read_test_file("nano_dy.root");
+  ASSERT_TRUE(original.ok());
+  // The StreamerInfo record: key header (fObjlen at 6, fKeylen at 14), then the payload.
+  const auto at = static_cast<std::size_t>(original->header.seek_info);
+  auto be = [&](std::size_t p, int n) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(file[p + static_cast<std::size_t>(i)]);
+    return v;
+  };
+  const auto nbytes = static_cast<std::size_t>(be(at, 4));
+  const auto objlen = static_cast<std::size_t>(be(at + 6, 4));
+  const auto keylen = static_cast<std::size_t>(be(at + 14, 2));
+  std::vector<std::byte> infos(objlen);
+  Decompressor dec;
+  ASSERT_TRUE(dec.decompress(std::span(file).subspan(at + keylen, nbytes - keylen), infos).ok());
+  // TStreamerInfo "TTree": TNamed (..."\x05TTree" + title), fCheckSum, fClassVersion = 20.
+  const std::string needle = "\x05TTree";
+  bool relabelled = false;
+  for (auto it = infos.begin(); !relabelled;) {
+    it = std::search(it, infos.end(), needle.begin(), needle.end(),
+                     [](std::byte a, char b) { return a == static_cast<std::byte>(b); });
+    ASSERT_NE(it, infos.end());
+    auto p = static_cast<std::size_t>(it - infos.begin()) + needle.size();
+    p += 1 + std::to_integer<std::size_t>(infos[p]);  // title
+    if (infos[p + 4] == std::byte{0} && infos[p + 7] == std::byte{20}) {
+      infos[p + 7] = std::byte{21};
+      relabelled = true;
+    }
+    ++it;
+  }
+  auto tree = events_record().payload;
+  ASSERT_EQ(tree[5], std::byte{20});
+  tree[5] = std::byte{21};
+
+  const TreeRecord& r = events_record();
+  ObjectSpec tspec{"TTree", r.key.name, r.key.title, 1, false, tree, -1};
+  DirSpec top;
+  top.entries.emplace_back(tspec);
+  ObjectSpec ispec{"TList", "StreamerInfo", "Doubly linked list", 1, false, infos, -1};
+  ASSERT_EQ(FileBuilder::keylen(false, ispec.class_name, ispec.name, ispec.title), static_cast<int>(keylen));
+  {
+    FileBuilder b;
+    b.set_streamer_info(ispec);
+    auto info = read_bytes(b.build(top));
+    ASSERT_TRUE(info.ok()) << info.error().to_string();
+    EXPECT_TRUE(info->object_errors.empty()) << info->object_errors[0].message;
+    ASSERT_EQ(info->trees.size(), 1u);
+    EXPECT_EQ(info->trees[0].version, 21);
+    EXPECT_TRUE(info->trees[0].used_streamer_info);
+    EXPECT_TRUE(info->streamer_info_read);
+    expect_same_tree(to_file_meta(*info, true), "Events");
+  }
+  {
+    FileBuilder b;  // no StreamerInfo at all
+    auto info = read_bytes(b.build(top));
+    ASSERT_TRUE(info.ok());
+    ASSERT_EQ(info->object_errors.size(), 1u);
+    EXPECT_EQ(info->object_errors[0].kind, ErrorKind::kUnsupportedVersion);
+    EXPECT_NE(info->object_errors[0].message.find("TTree class version 21"), std::string::npos);
+    EXPECT_NE(info->object_errors[0].message.find("no StreamerInfo"), std::string::npos)
+        << info->object_errors[0].message;
+  }
 }
 
 // --- broken key lists and directories: per-file errors -----------------------------------

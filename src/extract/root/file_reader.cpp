@@ -4,12 +4,14 @@
 // used; ranges beyond the end of the file make the file "truncated".
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_set>
 
 #include "extract/root/cursor.hpp"
 #include "extract/root/streamer.hpp"
+#include "extract/root/streamer_info.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
 namespace mpiprep::extract::root {
@@ -418,6 +420,40 @@ class FileReader {
     return e;
   }
 
+  // The file's StreamerInfo (TList at fSeekInfo), read and decoded on first use; nullptr if
+  // the file has none or it cannot be decoded (the reason is kept for messages).
+  const StreamerInfos* streamer_infos(Decompressor& dec) {
+    if (infos_loaded_) return infos_ ? &*infos_ : nullptr;
+    infos_loaded_ = true;
+    const FileHeader& h = info_.header;
+    if (h.seek_info <= 0 || h.nbytes_info <= 0) {
+      streamer_info_error_ = "the file has no StreamerInfo";
+      return nullptr;
+    }
+    KeyInfo k;
+    k.path = "StreamerInfo";
+    k.seek_key = h.seek_info;
+    k.nbytes = h.nbytes_info;
+    auto fail = [&](const Error& e) -> const StreamerInfos* {
+      streamer_info_error_ = e.message;
+      info_.streamer_info_error = e.message;
+      return nullptr;
+    };
+    if (Status s = io_.check(k.seek_key, k.nbytes, "StreamerInfo record"); !s.ok()) return fail(s.error());
+    auto rec = io_.read({Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)}});
+    if (!rec.ok()) return fail(rec.error());
+    Cursor c((*rec)[0].bytes, "StreamerInfo key", static_cast<std::uint64_t>(k.seek_key));
+    if (!read_key(c, k)) return fail(c.error());
+    if (k.nbytes != h.nbytes_info) return fail(make_error(ErrorKind::kCorrupt, "StreamerInfo key size mismatch"));
+    auto body = payload(k, (*rec)[0], dec);
+    if (!body.ok()) return fail(body.error());
+    auto infos = parse_streamer_infos(body->bytes, static_cast<std::uint32_t>(k.keylen));
+    if (!infos.ok()) return fail(infos.error());
+    infos_ = std::move(*infos);
+    info_.streamer_info_read = true;
+    return &*infos_;
+  }
+
   Status objects() {
     std::vector<Range> ranges;
     std::vector<std::size_t> wanted;
@@ -455,12 +491,26 @@ class FileReader {
         t.key_index = ki;
         t.path = k.path;
         t.cycle = k.cycle;
-        Status s = parse_tree(body->owner, body->bytes, static_cast<std::uint32_t>(k.keylen), k.class_name,
-                              what, t);
+        TreeParseOptions topts;
+        if (opts_.force_streamer_info) topts.infos = streamer_infos(dec);
+        topts.force_streamer_info = opts_.force_streamer_info;
+        bool wants = false;
+        const auto keylen = static_cast<std::uint32_t>(k.keylen);
+        Status s = parse_tree(body->owner, body->bytes, keylen, k.class_name, what, t, topts, &wants);
+        if (!s.ok() && wants && opts_.streamer_info_fallback) {
+          if (const StreamerInfos* infos = streamer_infos(dec)) {
+            topts.infos = infos;
+            s = parse_tree(body->owner, body->bytes, keylen, k.class_name, what, t, topts, nullptr);
+          } else {
+            s = make_error(s.error().kind, s.error().message + "; the StreamerInfo could not be read either (" +
+                                               streamer_info_error_ + ")");
+          }
+        }
         if (!s.ok()) {
           if (Status e = object_error(ki, s.error()); !e.ok()) return e;
           continue;
         }
+        t.used_streamer_info = topts.infos != nullptr;
         info_.trees.push_back(std::move(t));
       } else {
         RNTupleInfo nt;
@@ -538,6 +588,9 @@ class FileReader {
   Reader io_;
   std::vector<Directory> dirs_;
   std::unordered_set<std::int64_t> seen_key_lists_;
+  std::optional<StreamerInfos> infos_;
+  bool infos_loaded_ = false;
+  std::string streamer_info_error_;
   std::uint64_t total_keys_ = 0;
 };
 

@@ -14,13 +14,24 @@
 
 namespace mpiprep::extract::root {
 
+struct StreamerInfos;
+
+struct TreeParseOptions {
+  // The file's StreamerInfo, for class versions without a hand-written layout.
+  const StreamerInfos* infos = nullptr;
+  // Use the StreamerInfo for every version it describes (tests compare both paths).
+  bool force_streamer_info = false;
+};
+
 // Decodes a TTree, TNtuple or TNtupleD payload (the bytes after the key header; `keylen` is
 // needed because streamed references count from the key's first byte). String views in
 // `tree` point into *buffer, which must contain `payload`. Errors: kUnsupportedVersion (a
-// class version the reader does not know), kCorrupt (anything inconsistent).
+// class version the reader does not know), kCorrupt (anything inconsistent). When it failed
+// for want of a StreamerInfo, *wants_streamer_info is set: retry with opts.infos.
 [[nodiscard]] Status parse_tree(std::shared_ptr<const std::vector<std::byte>> buffer,
                                 std::span<const std::byte> payload, std::uint32_t keylen,
-                                std::string_view key_class, std::string_view what, TreeInfo& tree);
+                                std::string_view key_class, std::string_view what, TreeInfo& tree,
+                                const TreeParseOptions& opts = {}, bool* wants_streamer_info = nullptr);
 
 // Decodes the ROOT::RNTuple anchor payload (version fields, envelope locations, checksum).
 [[nodiscard]] Status parse_rntuple_anchor(std::span<const std::byte> payload, std::string_view what,

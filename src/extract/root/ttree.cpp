@@ -7,45 +7,17 @@
 #include <cmath>
 #include <string>
 
+#include <bit>
+#include <optional>
+#include <tuple>
+
 #include "extract/root/cursor.hpp"
+#include "extract/root/object_stream.hpp"
 #include "extract/root/streamer.hpp"
+#include "extract/root/streamer_info.hpp"
 
 namespace mpiprep::extract::root {
 namespace {
-
-constexpr std::uint32_t kByteCountMask = 0x40000000;
-constexpr std::uint32_t kNewClassTag = 0xFFFFFFFF;
-constexpr std::uint32_t kClassMask = 0x80000000;
-constexpr std::uint32_t kMapOffset = 2;
-constexpr std::uint16_t kMemberWise = 0x4000;
-constexpr std::uint32_t kIsReferenced = 1u << 4;
-constexpr int kMaxDepth = 64;
-constexpr std::size_t kMaxClassName = 1024;
-constexpr std::size_t kNoEnd = static_cast<std::size_t>(-1);
-
-// A big-endian signed integer of 4 or 8 bytes (bounds already checked by the caller).
-std::int64_t load_be(std::span<const std::byte> b) {
-  std::uint64_t v = 0;
-  for (const std::byte x : b) v = (v << 8) | static_cast<std::uint64_t>(x);
-  if (b.size() == 4) return static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
-  return static_cast<std::int64_t>(v);
-}
-
-struct VersionHeader {
-  std::int16_t version = 0;
-  std::size_t start = 0;     // where the object's header begins in the record
-  std::size_t end = kNoEnd;  // one past the object, when it has a byte count
-};
-
-// What read_object_any found: nothing, a reference to an earlier object, or a new object of
-// class `cls` spanning [start, end).
-struct ObjectTag {
-  enum Kind : std::uint8_t { kNull, kRef, kNew } kind = kNull;
-  std::string_view cls;
-  std::size_t start = 0;
-  std::size_t end = kNoEnd;
-  std::uint32_t ref = 0;
-};
 
 struct ObjectRef {
   std::uint32_t tag = 0;
@@ -53,9 +25,46 @@ struct ObjectRef {
   std::uint32_t index = 0;
 };
 
-class TreeParser {
+// Basic members met by a generic (StreamerInfo-driven) walk, by name.
+struct Walked {
+  std::vector<std::pair<std::string_view, std::int64_t>> ints;
+  std::vector<std::pair<std::string_view, double>> reals;
+  struct Array {
+    std::string_view name;
+    std::size_t pos = kNoEnd;  // kNoEnd: the flag said "no array"
+    std::size_t count = 0;
+    std::size_t size = 0;      // bytes per element
+  };
+  std::vector<Array> arrays;
+
+  [[nodiscard]] std::optional<std::int64_t> get(std::string_view name) const {
+    for (const auto& [n, v] : ints) {
+      if (n == name) return v;
+    }
+    return std::nullopt;
+  }
+  [[nodiscard]] std::optional<double> real(std::string_view name) const {
+    for (const auto& [n, v] : reals) {
+      if (n == name) return v;
+    }
+    return std::nullopt;
+  }
+  [[nodiscard]] const Array* array(std::string_view name) const {
+    for (const Array& a : arrays) {
+      if (a.name == name) return &a;
+    }
+    return nullptr;
+  }
+};
+
+class TreeParser : private ObjectStream {
  public:
-  TreeParser(Cursor& c, std::uint32_t keylen, TreeInfo& t) : c_(c), keylen_(keylen), t_(t) {}
+  TreeParser(Cursor& c, std::uint32_t keylen, TreeInfo& t, const TreeParseOptions& opts)
+      : ObjectStream(c, keylen), t_(t), infos_(opts.infos), force_(opts.force_streamer_info) {}
+
+  // True when decoding stopped at a class version without a hand-written layout and no
+  // StreamerInfo was given: worth retrying with the file's StreamerInfo.
+  [[nodiscard]] bool wants_streamer_info() const { return wants_infos_; }
 
   void parse(std::string_view key_class) {
     if (key_class == "TNtuple" || key_class == "TNtupleD") {
@@ -70,136 +79,6 @@ class TreeParser {
   }
 
  private:
-  // --- generic streaming pieces -------------------------------------------------------
-
-  VersionHeader version_header(std::string_view cls) {
-    VersionHeader h;
-    const std::size_t start = c_.pos();
-    h.start = start;
-    const std::uint32_t w = c_.peek_u32();
-    if ((w & kByteCountMask) != 0) {
-      c_.skip(4);
-      const std::size_t count = w & ~kByteCountMask;
-      if (count < 2 || count > c_.size() - start - 4) {
-        c_.fail_corrupt("byte count " + std::to_string(count) + " of " + std::string(cls) +
-                        " does not fit the record");
-        return h;
-      }
-      h.end = start + 4 + count;
-    } else {
-      c_.fail(ErrorKind::kUnsupportedVersion,
-              std::string(cls) + " streamed without a byte count (pre-ROOT-3 format)");
-      return h;
-    }
-    h.version = c_.i16();
-    if ((static_cast<std::uint16_t>(h.version) & kMemberWise) != 0) {
-      c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " streamed member-wise");
-    }
-    return h;
-  }
-
-  void end_object(const VersionHeader& h) {
-    if (!c_.ok() || h.end == kNoEnd) return;
-    if (c_.pos() > h.end) {
-      c_.fail_corrupt("object overran its byte count (end " + std::to_string(h.end) + ")");
-      return;
-    }
-    c_.seek(h.end);
-  }
-
-  void unsupported(std::string_view cls, const VersionHeader& h) {
-    c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " class version " + std::to_string(h.version) +
-                                                " is not supported (object at byte " + std::to_string(h.start) +
-                                                " of the record)");
-  }
-
-  void tobject() {
-    const auto version = c_.u16();
-    if ((version & kByteCountMask >> 16) != 0) c_.skip(4);
-    c_.skip(4);  // fUniqueID
-    const std::uint32_t bits = c_.u32();
-    if ((bits & kIsReferenced) != 0) c_.skip(2);  // process id
-  }
-
-  void tnamed(std::string_view& name, std::string_view& title) {
-    const VersionHeader h = version_header("TNamed");
-    if (!c_.ok()) return;
-    tobject();
-    name = c_.tstring();
-    title = c_.tstring();
-    end_object(h);
-  }
-
-  // TAttLine / TAttFill / TAttMarker: nothing we need, skipped by byte count.
-  void skip_versioned(std::string_view cls) {
-    const VersionHeader h = version_header(cls);
-    end_object(h);
-  }
-
-  // An int64 counter that ROOT 4 stored as a double (Stat_t).
-  std::int64_t double_count(std::string_view what) {
-    const double d = c_.f64();
-    if (!c_.ok()) return 0;
-    if (!std::isfinite(d) || d < 0 || d > 9.0e15 || d != std::floor(d)) {
-      c_.fail_corrupt(std::string(what) + " is not a count (" + std::to_string(d) + ")");
-      return 0;
-    }
-    return static_cast<std::int64_t>(d);
-  }
-
-  std::uint32_t map_key(std::size_t pos) const {
-    return static_cast<std::uint32_t>(pos + keylen_ + kMapOffset);
-  }
-
-  // TBufferFile::ReadObjectAny, as uproot's read_object_any: byte count, then a class tag
-  // (new class name or reference to an earlier one) or an object reference.
-  ObjectTag object_tag() {
-    ObjectTag t;
-    t.start = c_.pos();
-    const std::uint32_t w = c_.u32();
-    if (!c_.ok()) return t;
-    std::uint32_t tag = w;
-    std::size_t tag_pos = t.start;
-    bool counted = false;
-    if ((w & kByteCountMask) != 0 && w != kNewClassTag) {
-      counted = true;
-      const std::size_t count = w & ~kByteCountMask;
-      if (count < 4 || count > c_.size() - t.start - 4) {
-        c_.fail_corrupt("object byte count " + std::to_string(count) + " does not fit the record");
-        return t;
-      }
-      t.end = t.start + 4 + count;
-      tag_pos = c_.pos();
-      tag = c_.u32();
-    }
-    if ((tag & kClassMask) == 0) {
-      t.kind = tag == 0 ? ObjectTag::kNull : ObjectTag::kRef;
-      t.ref = tag;
-      return t;
-    }
-    if (!counted) {
-      c_.fail(ErrorKind::kUnsupportedVersion, "object without a byte count (pre-ROOT-3 streaming)");
-      return t;
-    }
-    if (tag == kNewClassTag) {
-      t.cls = c_.cstring(kMaxClassName);
-      if (!c_.ok()) return t;
-      const std::uint32_t key = map_key(tag_pos);
-      if (classes_.empty() || classes_.back().first < key) classes_.emplace_back(key, t.cls);
-    } else {
-      const std::uint32_t ref = tag & ~kClassMask;
-      auto it = std::lower_bound(classes_.begin(), classes_.end(), ref,
-                                 [](const auto& p, std::uint32_t k) { return p.first < k; });
-      if (it == classes_.end() || it->first != ref) {
-        c_.fail_corrupt("reference to an unknown class tag " + std::to_string(ref));
-        return t;
-      }
-      t.cls = it->second;
-    }
-    t.kind = ObjectTag::kNew;
-    return t;
-  }
-
   void register_object(const ObjectTag& t, bool is_branch, std::uint32_t index) {
     const std::uint32_t key = map_key(t.start);
     if (objects_.empty() || objects_.back().tag < key) objects_.push_back({key, is_branch, index});
@@ -212,25 +91,289 @@ class TreeParser {
     return &*it;
   }
 
-  // Moves past an object found by object_tag() (no-op for null and plain references).
-  void skip_object(const ObjectTag& t) {
-    if (c_.ok() && t.end != kNoEnd) c_.seek(t.end);
+  // --- StreamerInfo-driven decoding ------------------------------------------------------
+
+  // The layout for (cls, version) when the generic path should be taken: versions without a
+  // hand-written layout, or every version when forced (tests compare both paths). nullptr
+  // means "use the hand-written code" (known) or "fail" (unknown; the failure is recorded).
+  // `class_buffer`: the version was written member by member as its StreamerInfo says (not
+  // by a hand-written streamer, like TBranch before v10).
+  const StreamerClass* generic_layout(std::string_view cls, const VersionHeader& h, bool known,
+                                      bool class_buffer = true) {
+    if (known && !force_) return nullptr;
+    const StreamerClass* sc = infos_ != nullptr && class_buffer ? infos_->find(cls, h.version) : nullptr;
+    if (sc == nullptr && !known) {
+      if (infos_ == nullptr) wants_infos_ = true;
+      unsupported(cls, h);
+    }
+    return sc;
   }
 
-  // Header of a TObjArray (or a TList-less collection): returns its element count.
-  std::size_t obj_array_header(VersionHeader& h) {
-    h = version_header("TObjArray");
-    if (!c_.ok()) return 0;
-    if (h.version > 2) tobject();
-    if (h.version > 1) (void)c_.tstring();
-    const std::int32_t n = c_.i32();
-    (void)c_.i32();  // fLowerBound
-    if (!c_.ok()) return 0;
-    if (n < 0 || static_cast<std::size_t>(n) > c_.remaining() / 4) {
-      c_.fail_corrupt("TObjArray of " + std::to_string(n) + " elements does not fit the record");
+  void unsupported_member(const StreamerElement& e) {
+    c_.fail(ErrorKind::kUnsupportedVersion, "member " + e.name + " (" + e.type_name + ", streamer type " +
+                                                std::to_string(e.type) + ") cannot be decoded generically");
+  }
+
+  // Walks the elements of a class layout; `special` may take over an element (returns true),
+  // everything else is read generically: basic values are kept by name, objects skipped.
+  template <typename F>
+  void walk(const StreamerClass& sc, Walked& w, F&& special) {
+    stop_ = false;
+    for (const StreamerElement& e : sc.elements) {
+      if (!c_.ok() || stop_) break;
+      if (special(e)) continue;
+      generic_element(e, w);
+    }
+    stop_ = false;
+  }
+
+  void generic_element(const StreamerElement& e, Walked& w) {
+    namespace st = streamer_type;
+    const int t = e.type;
+    const std::size_t n = static_cast<std::size_t>(std::max(e.array_length, 1));
+    if (e.element_class == "TStreamerBase" || t == st::kBase) {
+      if (e.name == "TObject") {
+        tobject();
+      } else if (e.name == "TNamed") {
+        std::string_view a;
+        std::string_view b;
+        tnamed(a, b);
+      } else {
+        skip_versioned(e.name);
+      }
+      return;
+    }
+    if (t == st::kTObject) return tobject();
+    if (t == st::kTNamed) {
+      std::string_view a;
+      std::string_view b;
+      return tnamed(a, b);
+    }
+    if (t > 0 && t < st::kOffsetL) {
+      const int size = basic_type_size(t);
+      if (size == 0) return unsupported_member(e);
+      if (n > 1) return c_.skip(n * static_cast<std::size_t>(size));
+      if (t == 5) {
+        w.reals.emplace_back(e.name, static_cast<double>(std::bit_cast<float>(c_.u32())));
+      } else if (t == 8) {
+        w.reals.emplace_back(e.name, c_.f64());
+      } else {
+        std::int64_t v = 0;
+        switch (size) {
+          case 1: v = (t == 1 || t == 10) ? static_cast<std::int8_t>(c_.u8()) : c_.u8(); break;
+          case 2: v = t == 2 ? c_.i16() : c_.u16(); break;
+          case 4: v = (t == 13 || t == 15) ? static_cast<std::int64_t>(c_.u32()) : c_.i32(); break;
+          default: v = c_.i64(); break;
+        }
+        w.ints.emplace_back(e.name, v);
+      }
+      return;
+    }
+    if (t > st::kOffsetL && t < st::kOffsetL + 20) {
+      const int size = basic_type_size(t - st::kOffsetL);
+      if (size == 0) return unsupported_member(e);
+      return c_.skip(n * static_cast<std::size_t>(size));
+    }
+    if (t > st::kOffsetP && t < st::kOffsetP + 20) {
+      const int size = basic_type_size(t - st::kOffsetP);
+      const auto count = w.get(e.count_name);
+      if (size == 0 || !count.has_value()) return unsupported_member(e);
+      Walked::Array a{e.name, kNoEnd, 0, static_cast<std::size_t>(size)};
+      const std::uint8_t flag = c_.u8();
+      if (c_.ok() && flag != 0 && *count > 0) {
+        if (static_cast<std::uint64_t>(*count) > c_.remaining() / a.size) {
+          return c_.fail_corrupt(e.name + " of " + std::to_string(*count) + " elements does not fit");
+        }
+        a.pos = c_.pos();
+        a.count = static_cast<std::size_t>(*count);
+        c_.skip(a.count * a.size);
+      }
+      w.arrays.push_back(a);
+      return;
+    }
+    for (std::size_t i = 0; i < n && c_.ok(); ++i) {
+      if (t == st::kTString) {
+        (void)c_.tstring();
+      } else if (t == st::kObject || t == st::kAny || t == st::kSTL || t == st::kStreamer ||
+                 t == st::kStreamLoop) {
+        if ((c_.peek_u32() & kByteCountMask) == 0) return unsupported_member(e);
+        skip_versioned(e.type_name);
+      } else if (t == st::kObjectp || t == st::kObjectP || t == st::kAnyp || t == st::kAnyP ||
+                 t == st::kSTLp) {
+        skip_object(object_tag());
+      } else {
+        return unsupported_member(e);
+      }
+    }
+  }
+
+  // A member of a basket-array pair, or "absent".
+  static void array_of(const Walked& w, std::string_view name, std::size_t& pos, std::size_t& size) {
+    if (const Walked::Array* a = w.array(name); a != nullptr && a->pos != kNoEnd) {
+      pos = a->pos;
+      size = a->size;
+    }
+  }
+
+  std::int64_t count_member(const Walked& w, std::string_view name) {
+    if (const auto v = w.get(name)) return *v;
+    if (const auto d = w.real(name)) {
+      if (std::isfinite(*d) && *d >= 0 && *d <= 9.0e15 && *d == std::floor(*d)) return static_cast<std::int64_t>(*d);
+      c_.fail_corrupt(std::string(name) + " is not a count");
       return 0;
     }
-    return static_cast<std::size_t>(n);
+    c_.fail(ErrorKind::kUnsupportedVersion, "StreamerInfo layout has no member " + std::string(name));
+    return 0;
+  }
+
+  std::vector<std::int64_t> load_array(const Walked& w, std::string_view name) {
+    std::vector<std::int64_t> out;
+    const Walked::Array* a = w.array(name);
+    if (a == nullptr || a->pos == kNoEnd) return out;
+    out.reserve(a->count);
+    for (std::size_t i = 0; i < a->count; ++i) out.push_back(load_be(c_.data().subspan(a->pos + i * a->size, a->size)));
+    return out;
+  }
+
+  void generic_tree(const StreamerClass& sc, const VersionHeader& h) {
+    Walked w;
+    bool branches = false;
+    walk(sc, w, [&](const StreamerElement& e) {
+      if (e.element_class == "TStreamerBase" && e.name == "TNamed") {
+        tnamed(t_.name, t_.title);
+        return true;
+      }
+      if (e.name == "fBranches") {
+        const auto [begin, count] = branch_array(0);
+        t_.top.assign(t_.child_index.begin() + begin, t_.child_index.begin() + begin + count);
+        branches = true;
+        stop_ = true;  // nothing after fBranches is needed
+        return true;
+      }
+      return false;
+    });
+    if (!c_.ok()) return;
+    if (!branches) return c_.fail(ErrorKind::kUnsupportedVersion, "TTree StreamerInfo layout has no fBranches");
+    t_.entries = count_member(w, "fEntries");
+    t_.tot_bytes = count_member(w, "fTotBytes");
+    t_.zip_bytes = count_member(w, "fZipBytes");
+    if (const auto af = w.get("fAutoFlush")) t_.auto_flush = *af;
+    if (w.get("fNClusterRange").has_value()) {
+      t_.cluster_range_end = load_array(w, "fClusterRangeEnd");
+      t_.cluster_size = load_array(w, "fClusterSize");
+    }
+    if (c_.ok() && t_.entries < 0) return c_.fail_corrupt("negative TTree fEntries");
+    end_object(h);
+  }
+
+  void generic_tbranch(const StreamerClass& sc, const VersionHeader& h, BranchInfo& b, int depth) {
+    Walked w;
+    walk(sc, w, [&](const StreamerElement& e) {
+      if (e.element_class == "TStreamerBase" && e.name == "TNamed") {
+        tnamed(b.name, b.title);
+        return true;
+      }
+      if (e.name == "fBranches") {
+        std::tie(b.child_begin, b.child_count) = branch_array(depth + 1);
+        return true;
+      }
+      if (e.name == "fLeaves") {
+        std::tie(b.leaf_begin, b.leaf_count) = leaf_array(depth);
+        return true;
+      }
+      if (e.name == "fBaskets") {
+        embedded_.clear();
+        basket_array();
+        return true;
+      }
+      return false;
+    });
+    if (!c_.ok()) return;
+    b.compress = static_cast<std::int32_t>(w.get("fCompress").value_or(0));
+    b.write_basket = static_cast<std::int32_t>(count_member(w, "fWriteBasket"));
+    b.split_level = static_cast<std::int32_t>(w.get("fSplitLevel").value_or(0));
+    b.entries = count_member(w, "fEntries");
+    b.first_entry = w.get("fFirstEntry").value_or(0);
+    b.tot_bytes = count_member(w, "fTotBytes");
+    b.zip_bytes = count_member(w, "fZipBytes");
+    const std::int64_t max_baskets = count_member(w, "fMaxBaskets");
+    if (!c_.ok()) return;
+    if (max_baskets < 0 || max_baskets > static_cast<std::int64_t>(c_.size())) {
+      return c_.fail_corrupt("bad fMaxBaskets");
+    }
+    b.max_baskets = static_cast<std::uint32_t>(max_baskets);
+    std::size_t entry_pos = kNoEnd;
+    std::size_t entry_size = 8;
+    std::size_t seek_pos = kNoEnd;
+    std::size_t seek_size = 8;
+    array_of(w, "fBasketEntry", entry_pos, entry_size);
+    array_of(w, "fBasketSeek", seek_pos, seek_size);
+    end_object(h);
+    finish_baskets(b, entry_pos, entry_size, seek_pos, seek_size);
+  }
+
+  // TBranchElement and other TBranch subclasses: base, then their own members.
+  void generic_branch_subclass(const StreamerClass& sc, BranchInfo& b, int depth) {
+    Walked w;
+    bool base = false;
+    walk(sc, w, [&](const StreamerElement& e) {
+      if (e.element_class == "TStreamerBase" && e.name == "TBranch") {
+        tbranch(b, depth);
+        base = true;
+        return true;
+      }
+      if (e.type == streamer_type::kTString) {
+        const std::string_view s = c_.tstring();
+        if (e.name == "fClassName") b.element_class = s;
+        if (e.name == "fParentName") b.parent_name = s;
+        if (e.name == "fClonesName") b.clones_name = s;
+        return true;
+      }
+      if (e.name == "fBranchCount" || e.name == "fBranchCount2") {
+        branch_pointer(depth);
+        return true;
+      }
+      return false;
+    });
+    if (!c_.ok()) return;
+    if (!base) return c_.fail(ErrorKind::kUnsupportedVersion, std::string(b.class_name) + " layout has no TBranch base");
+    b.element_id = static_cast<std::int32_t>(w.get("fID").value_or(kUnknownInt));
+    b.element_type = static_cast<std::int32_t>(w.get("fType").value_or(kUnknownInt));
+    b.streamer_type = static_cast<std::int32_t>(w.get("fStreamerType").value_or(kUnknownInt));
+  }
+
+  void generic_leaf_base(const StreamerClass& sc, LeafInfo& l, int depth) {
+    Walked w;
+    walk(sc, w, [&](const StreamerElement& e) {
+      if (e.element_class == "TStreamerBase" && e.name == "TNamed") {
+        tnamed(l.name, l.title);
+        return true;
+      }
+      if (e.name == "fLeafCount") {
+        leaf_count(l, depth);
+        return true;
+      }
+      return false;
+    });
+    l.len = static_cast<std::int32_t>(w.get("fLen").value_or(0));
+    l.len_type = static_cast<std::int32_t>(w.get("fLenType").value_or(0));
+    l.is_range = w.get("fIsRange").value_or(0) != 0;
+    l.is_unsigned = w.get("fIsUnsigned").value_or(0) != 0;
+  }
+
+  void generic_leaf(const StreamerClass& sc, LeafInfo& l, int depth) {
+    Walked w;
+    walk(sc, w, [&](const StreamerElement& e) {
+      if (e.element_class == "TStreamerBase" && e.name == "TLeaf") {
+        leaf_base(l, depth);
+        return true;
+      }
+      return false;
+    });
+    if (l.class_name == "TLeafElement") {
+      l.element_id = static_cast<std::int32_t>(w.get("fID").value_or(kUnknownInt));
+      l.element_type = static_cast<std::int32_t>(w.get("fType").value_or(kUnknownInt));
+    }
   }
 
   // --- TTree ---------------------------------------------------------------------------
@@ -240,7 +383,9 @@ class TreeParser {
     if (!c_.ok()) return;
     const int v = h.version;
     t_.version = h.version;
-    if (v != 5 && (v < 16 || v > 20)) return unsupported("TTree", h);
+    const bool known = v == 5 || (v >= 16 && v <= 20);
+    if (const StreamerClass* sc = generic_layout("TTree", h, known, v > 4)) return generic_tree(*sc, h);
+    if (!c_.ok()) return;
     tnamed(t_.name, t_.title);
     skip_versioned("TAttLine");
     skip_versioned("TAttFill");
@@ -351,29 +496,37 @@ class TreeParser {
       const VersionHeader h = version_header(tag.cls);
       if (c_.ok()) {
         b.version = h.version;
-        tbranch(b, depth);
-        if (tag.cls == "TBranchElement") {
-          b.element_class = c_.tstring();
-          if (h.version >= 8 && h.version <= 10) {
-            b.parent_name = c_.tstring();
-            b.clones_name = c_.tstring();
-            (void)c_.u32();  // fCheckSum
-            if (h.version >= 10) {
-              (void)c_.i16();  // fClassVersion
-            } else {
-              (void)c_.i32();
+        // Hand-written: TBranchElement v8-v10, TBranchObject v1; other versions and other
+        // subclasses use the StreamerInfo when the file has it, else only their TBranch base
+        // and (first member since ROOT 3) fClassName are read.
+        const bool known = (tag.cls == "TBranchElement" && h.version >= 8 && h.version <= 10) ||
+                           (tag.cls == "TBranchObject" && h.version == 1);
+        const StreamerClass* sc = (!known || force_) && infos_ != nullptr ? infos_->find(tag.cls, h.version) : nullptr;
+        if (sc != nullptr) {
+          generic_branch_subclass(*sc, b, depth);
+        } else {
+          tbranch(b, depth);
+          if (tag.cls == "TBranchElement") {
+            b.element_class = c_.tstring();
+            if (h.version >= 8 && h.version <= 10) {
+              b.parent_name = c_.tstring();
+              b.clones_name = c_.tstring();
+              (void)c_.u32();  // fCheckSum
+              if (h.version >= 10) {
+                (void)c_.i16();  // fClassVersion
+              } else {
+                (void)c_.i32();
+              }
+              b.element_id = c_.i32();
+              b.element_type = c_.i32();
+              b.streamer_type = c_.i32();
+              (void)c_.i32();  // fMaximum
+              branch_pointer(depth);  // fBranchCount
+              branch_pointer(depth);  // fBranchCount2
             }
-            b.element_id = c_.i32();
-            b.element_type = c_.i32();
-            b.streamer_type = c_.i32();
-            (void)c_.i32();  // fMaximum
-            branch_pointer(depth);  // fBranchCount
-            branch_pointer(depth);  // fBranchCount2
+          } else if (tag.cls == "TBranchObject") {
+            b.element_class = c_.tstring();
           }
-          // Other versions: the TBranch base and fClassName (its first member since ROOT 3)
-          // are all we rely on; the rest is skipped by byte count.
-        } else if (tag.cls == "TBranchObject") {
-          b.element_class = c_.tstring();
         }
         end_object(h);
       }
@@ -401,7 +554,11 @@ class TreeParser {
     if (!c_.ok()) return;
     const int v = h.version;
     b.base_version = h.version;
-    if (v < 6 || v > 13) return unsupported("TBranch", h);
+    const bool known = v >= 6 && v <= 13;
+    if (const StreamerClass* sc = generic_layout("TBranch", h, known, v >= 10)) {
+      return generic_tbranch(*sc, h, b, depth);
+    }
+    if (!c_.ok()) return;
     tnamed(b.name, b.title);
     if (v > 7) skip_versioned("TAttFill");
     std::uint32_t max_baskets = 0;
@@ -464,8 +621,16 @@ class TreeParser {
       c_.skip(seek_size * n);
     }
     end_object(h);  // fFileName
-    if (!c_.ok()) return;
+    finish_baskets(b, entry_pos, entry_size, seek_pos, seek_size);
+  }
 
+  // Entry offsets from fBasketEntry/fBasketSeek (positions in the record, or kNoEnd) and the
+  // embedded baskets' entry counts in embedded_.
+  void finish_baskets(BranchInfo& b, std::size_t entry_pos, std::size_t entry_size, std::size_t seek_pos,
+                      std::size_t seek_size) {
+    if (!c_.ok()) return;
+    if (b.entries < 0 || b.write_basket < 0) return c_.fail_corrupt("negative TBranch counters");
+    const std::size_t n = b.max_baskets;
     const auto data = c_.data();
     auto load = [&](std::size_t pos, std::size_t size, std::size_t i) -> std::int64_t {
       return load_be(data.subspan(pos + i * size, size));
@@ -562,50 +727,70 @@ class TreeParser {
     const VersionHeader h = version_header(tag.cls);
     if (c_.ok()) {
       l.version = h.version;
-      const VersionHeader base = version_header("TLeaf");
-      if (c_.ok() && base.version != 2) unsupported("TLeaf", base);
-      if (c_.ok()) {
-        tnamed(l.name, l.title);
-        l.len = c_.i32();
-        l.len_type = c_.i32();
-        (void)c_.i32();  // fOffset
-        l.is_range = c_.u8() != 0;
-        l.is_unsigned = c_.u8() != 0;
-        const ObjectTag count = object_tag();
-        if (c_.ok() && count.kind == ObjectTag::kRef) {
-          l.has_leaf_count = true;
-          if (const ObjectRef* o = find_object(count.ref); o != nullptr && !o->is_branch) {
-            l.leaf_count_name = t_.leaves[o->index].name;
-          }
-          skip_object(count);
-        } else if (c_.ok() && count.kind == ObjectTag::kNew) {
-          l.has_leaf_count = true;
-          if (is_leaf_class(count.cls) && depth < kMaxDepth) {
-            const std::uint32_t ci = leaf(count, depth + 1);
-            l.leaf_count_name = t_.leaves[ci].name;
-          } else {
-            skip_object(count);
-          }
-        }
-        end_object(base);
+      // The concrete classes add fMinimum/fMaximum (skipped by byte count) or, for
+      // TLeafElement v1, fID and fType.
+      const bool known = tag.cls != "TLeafElement" || h.version == 1;
+      const StreamerClass* sc = (!known || force_) && infos_ != nullptr ? infos_->find(tag.cls, h.version) : nullptr;
+      if (sc != nullptr) {
+        generic_leaf(*sc, l, depth);
+      } else {
+        leaf_base(l, depth);
         if (tag.cls == "TLeafElement") {
           l.element_id = c_.i32();
           l.element_type = c_.i32();
         }
-        end_object(h);  // fMinimum/fMaximum of the concrete leaf classes
       }
+      end_object(h);
     }
     skip_object(tag);
     t_.leaves[index] = l;
     return index;
   }
 
-  Cursor& c_;
-  std::uint32_t keylen_;
+  void leaf_base(LeafInfo& l, int depth) {
+    const VersionHeader base = version_header("TLeaf");
+    if (!c_.ok()) return;
+    if (const StreamerClass* sc = generic_layout("TLeaf", base, base.version == 2, base.version > 1)) {
+      generic_leaf_base(*sc, l, depth);
+    } else if (c_.ok()) {
+      tnamed(l.name, l.title);
+      l.len = c_.i32();
+      l.len_type = c_.i32();
+      (void)c_.i32();  // fOffset
+      l.is_range = c_.u8() != 0;
+      l.is_unsigned = c_.u8() != 0;
+      leaf_count(l, depth);
+    }
+    end_object(base);
+  }
+
+  // fLeafCount: null, a reference to the counter leaf, or the counter leaf itself.
+  void leaf_count(LeafInfo& l, int depth) {
+    const ObjectTag count = object_tag();
+    if (c_.ok() && count.kind == ObjectTag::kRef) {
+      l.has_leaf_count = true;
+      if (const ObjectRef* o = find_object(count.ref); o != nullptr && !o->is_branch) {
+        l.leaf_count_name = t_.leaves[o->index].name;
+      }
+      skip_object(count);
+    } else if (c_.ok() && count.kind == ObjectTag::kNew) {
+      l.has_leaf_count = true;
+      if (is_leaf_class(count.cls) && depth < kMaxDepth) {
+        const std::uint32_t ci = leaf(count, depth + 1);
+        l.leaf_count_name = t_.leaves[ci].name;
+      } else {
+        skip_object(count);
+      }
+    }
+  }
+
   TreeInfo& t_;
-  // Streamed-reference maps, keyed by offset from the key start + kMapOffset. Offsets only
-  // grow while decoding, so sorted vectors with binary search do.
-  std::vector<std::pair<std::uint32_t, std::string_view>> classes_;
+  const StreamerInfos* infos_;
+  bool force_;
+  bool wants_infos_ = false;
+  bool stop_ = false;  // set by a walk's special handler to end the walk
+  // Objects met so far (branches and leaves), keyed like the class tags; sorted by
+  // construction.
   std::vector<ObjectRef> objects_;
   std::vector<std::int32_t> embedded_;
   enum BranchState : std::uint8_t { kInProgress, kDone, kAttached };
@@ -616,13 +801,22 @@ class TreeParser {
 
 Status parse_tree(std::shared_ptr<const std::vector<std::byte>> buffer,
                   std::span<const std::byte> payload, std::uint32_t keylen,
-                  std::string_view key_class, std::string_view what, TreeInfo& tree) {
+                  std::string_view key_class, std::string_view what, TreeInfo& tree,
+                  const TreeParseOptions& opts, bool* wants_streamer_info) {
+  // Start from an empty model (a retry with the StreamerInfo reuses the object).
+  TreeInfo fresh;
+  fresh.key_index = tree.key_index;
+  fresh.path = std::move(tree.path);
+  fresh.cycle = tree.cycle;
+  tree = std::move(fresh);
   tree.buffer = std::move(buffer);
   tree.record_bytes = payload.size();
+  tree.record = payload;
   tree.class_name = std::string(key_class);
   Cursor c(payload, what);
-  TreeParser parser(c, keylen, tree);
+  TreeParser parser(c, keylen, tree, opts);
   parser.parse(key_class);
+  if (wants_streamer_info != nullptr) *wants_streamer_info = !c.ok() && parser.wants_streamer_info();
   if (!c.ok()) return c.error();
   return {};
 }

@@ -151,9 +151,11 @@ struct TreeInfo {
   // (plus the following start), then one more boundary per embedded basket.
   std::vector<std::int64_t> entry_offsets_pool;
   std::uint64_t record_bytes = 0;  // uncompressed size of the TTree record
+  bool used_streamer_info = false;  // decoded (partly) from the file's StreamerInfo
 
-  // Owns the bytes that the string views above point into.
+  // Owns the bytes that the string views above (and `record`) point into.
   std::shared_ptr<const std::vector<std::byte>> buffer;
+  std::span<const std::byte> record;  // the uncompressed record payload (after the key)
 
   [[nodiscard]] std::span<const std::uint32_t> children(const BranchInfo& b) const {
     return std::span(child_index).subspan(b.child_begin, b.child_count);
@@ -215,6 +217,8 @@ struct RootFileInfo {
   std::vector<TreeInfo> trees;
   std::vector<RNTupleInfo> rntuples;
   std::vector<ObjectError> object_errors;
+  bool streamer_info_read = false;  // the StreamerInfo record was needed and decoded
+  std::string streamer_info_error;  // why it could not be, when it was needed
   std::uint64_t bytes_read = 0;  // through RandomAccessFile::pread
   std::uint32_t reads = 0;       // number of preads
 };

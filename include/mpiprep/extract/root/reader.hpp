@@ -19,6 +19,10 @@ struct ReadOptions {
   bool trees = true;     // decode TTree records (else they are listed as keys only)
   bool rntuples = true;  // decode RNTuple anchors and envelopes
   ZlibImpl zlib = ZlibImpl::kLibdeflate;
+  // Class versions without a hand-written layout are decoded from the file's StreamerInfo
+  // (one more read, only when needed). force_streamer_info uses it for every version (tests).
+  bool streamer_info_fallback = true;
+  bool force_streamer_info = false;
   // Reads whose gap is at most this many bytes are merged into one pread.
   std::uint64_t coalesce_gap = 64 * 1024;
   // Caps on what the file may make us allocate or walk (invariant 6).

@@ -1,0 +1,216 @@
+// Internal: the pieces of ROOT's object streaming (TBufferFile) shared by the decoders:
+// version headers with byte counts, TObject/TNamed, read_object_any's class tags and
+// references, TObjArray headers. Positions are record offsets; streamed references count
+// from the key's first byte (record offset + fKeylen + kMapOffset).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "extract/root/cursor.hpp"
+
+namespace mpiprep::extract::root {
+
+constexpr std::uint32_t kByteCountMask = 0x40000000;
+constexpr std::uint32_t kNewClassTag = 0xFFFFFFFF;
+constexpr std::uint32_t kClassMask = 0x80000000;
+constexpr std::uint32_t kMapOffset = 2;
+constexpr std::uint16_t kMemberWise = 0x4000;
+constexpr std::uint32_t kIsReferenced = 1u << 4;
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxClassName = 1024;
+constexpr std::size_t kNoEnd = static_cast<std::size_t>(-1);
+
+// A big-endian signed integer of 4 or 8 bytes (bounds already checked by the caller).
+inline std::int64_t load_be(std::span<const std::byte> b) {
+  std::uint64_t v = 0;
+  for (const std::byte x : b) v = (v << 8) | static_cast<std::uint64_t>(x);
+  if (b.size() == 4) return static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
+  return static_cast<std::int64_t>(v);
+}
+
+struct VersionHeader {
+  std::int16_t version = 0;
+  std::size_t start = 0;     // where the object's header begins in the record
+  std::size_t end = kNoEnd;  // one past the object, when it has a byte count
+};
+
+// What read_object_any found: nothing, a reference to an earlier object, or a new object of
+// class `cls` spanning [start, end).
+struct ObjectTag {
+  enum Kind : std::uint8_t { kNull, kRef, kNew } kind = kNull;
+  std::string_view cls;
+  std::size_t start = 0;
+  std::size_t end = kNoEnd;
+  std::uint32_t ref = 0;
+};
+
+class ObjectStream {
+ public:
+  ObjectStream(Cursor& c, std::uint32_t keylen) : c_(c), keylen_(keylen) {}
+
+ protected:
+  VersionHeader version_header(std::string_view cls) {
+    VersionHeader h;
+    const std::size_t start = c_.pos();
+    h.start = start;
+    const std::uint32_t w = c_.peek_u32();
+    if ((w & kByteCountMask) != 0) {
+      c_.skip(4);
+      const std::size_t count = w & ~kByteCountMask;
+      if (count < 2 || count > c_.size() - start - 4) {
+        c_.fail_corrupt("byte count " + std::to_string(count) + " of " + std::string(cls) +
+                        " does not fit the record");
+        return h;
+      }
+      h.end = start + 4 + count;
+    } else {
+      c_.fail(ErrorKind::kUnsupportedVersion,
+              std::string(cls) + " streamed without a byte count (pre-ROOT-3 format)");
+      return h;
+    }
+    h.version = c_.i16();
+    if ((static_cast<std::uint16_t>(h.version) & kMemberWise) != 0) {
+      c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " streamed member-wise");
+    }
+    return h;
+  }
+
+  void end_object(const VersionHeader& h) {
+    if (!c_.ok() || h.end == kNoEnd) return;
+    if (c_.pos() > h.end) {
+      c_.fail_corrupt("object overran its byte count (end " + std::to_string(h.end) + ")");
+      return;
+    }
+    c_.seek(h.end);
+  }
+
+  void unsupported(std::string_view cls, const VersionHeader& h) {
+    c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " class version " + std::to_string(h.version) +
+                                                " is not supported (object at byte " + std::to_string(h.start) +
+                                                " of the record)");
+  }
+
+  void tobject() {
+    const auto version = c_.u16();
+    if ((version & kByteCountMask >> 16) != 0) c_.skip(4);
+    c_.skip(4);  // fUniqueID
+    const std::uint32_t bits = c_.u32();
+    if ((bits & kIsReferenced) != 0) c_.skip(2);  // process id
+  }
+
+  void tnamed(std::string_view& name, std::string_view& title) {
+    const VersionHeader h = version_header("TNamed");
+    if (!c_.ok()) return;
+    tobject();
+    name = c_.tstring();
+    title = c_.tstring();
+    end_object(h);
+  }
+
+  // TAttLine / TAttFill / TAttMarker: nothing we need, skipped by byte count.
+  void skip_versioned(std::string_view cls) {
+    const VersionHeader h = version_header(cls);
+    end_object(h);
+  }
+
+  // An int64 counter that ROOT 4 stored as a double (Stat_t).
+  std::int64_t double_count(std::string_view what) {
+    const double d = c_.f64();
+    if (!c_.ok()) return 0;
+    if (!std::isfinite(d) || d < 0 || d > 9.0e15 || d != std::floor(d)) {
+      c_.fail_corrupt(std::string(what) + " is not a count (" + std::to_string(d) + ")");
+      return 0;
+    }
+    return static_cast<std::int64_t>(d);
+  }
+
+  std::uint32_t map_key(std::size_t pos) const {
+    return static_cast<std::uint32_t>(pos + keylen_ + kMapOffset);
+  }
+
+  // TBufferFile::ReadObjectAny, as uproot's read_object_any: byte count, then a class tag
+  // (new class name or reference to an earlier one) or an object reference.
+  ObjectTag object_tag() {
+    ObjectTag t;
+    t.start = c_.pos();
+    const std::uint32_t w = c_.u32();
+    if (!c_.ok()) return t;
+    std::uint32_t tag = w;
+    std::size_t tag_pos = t.start;
+    bool counted = false;
+    if ((w & kByteCountMask) != 0 && w != kNewClassTag) {
+      counted = true;
+      const std::size_t count = w & ~kByteCountMask;
+      if (count < 4 || count > c_.size() - t.start - 4) {
+        c_.fail_corrupt("object byte count " + std::to_string(count) + " does not fit the record");
+        return t;
+      }
+      t.end = t.start + 4 + count;
+      tag_pos = c_.pos();
+      tag = c_.u32();
+    }
+    if ((tag & kClassMask) == 0) {
+      t.kind = tag == 0 ? ObjectTag::kNull : ObjectTag::kRef;
+      t.ref = tag;
+      return t;
+    }
+    if (!counted) {
+      c_.fail(ErrorKind::kUnsupportedVersion, "object without a byte count (pre-ROOT-3 streaming)");
+      return t;
+    }
+    if (tag == kNewClassTag) {
+      t.cls = c_.cstring(kMaxClassName);
+      if (!c_.ok()) return t;
+      const std::uint32_t key = map_key(tag_pos);
+      if (classes_.empty() || classes_.back().first < key) classes_.emplace_back(key, t.cls);
+    } else {
+      const std::uint32_t ref = tag & ~kClassMask;
+      auto it = std::lower_bound(classes_.begin(), classes_.end(), ref,
+                                 [](const auto& p, std::uint32_t k) { return p.first < k; });
+      if (it == classes_.end() || it->first != ref) {
+        c_.fail_corrupt("reference to an unknown class tag " + std::to_string(ref));
+        return t;
+      }
+      t.cls = it->second;
+    }
+    t.kind = ObjectTag::kNew;
+    return t;
+  }
+
+  // Moves past an object found by object_tag() (no-op for null and plain references).
+  void skip_object(const ObjectTag& t) {
+    if (c_.ok() && t.end != kNoEnd) c_.seek(t.end);
+  }
+
+  // Header of a TObjArray (or a TList-less collection): returns its element count.
+  std::size_t obj_array_header(VersionHeader& h) {
+    h = version_header("TObjArray");
+    if (!c_.ok()) return 0;
+    if (h.version > 2) tobject();
+    if (h.version > 1) (void)c_.tstring();
+    const std::int32_t n = c_.i32();
+    (void)c_.i32();  // fLowerBound
+    if (!c_.ok()) return 0;
+    if (n < 0 || static_cast<std::size_t>(n) > c_.remaining() / 4) {
+      c_.fail_corrupt("TObjArray of " + std::to_string(n) + " elements does not fit the record");
+      return 0;
+    }
+    return static_cast<std::size_t>(n);
+  }
+
+ protected:
+  Cursor& c_;
+  std::uint32_t keylen_;
+  // Class tags met so far, keyed by offset from the key start + kMapOffset. Offsets only grow
+  // while decoding, so a sorted vector with binary search does.
+  std::vector<std::pair<std::uint32_t, std::string_view>> classes_;
+};
+
+}  // namespace mpiprep::extract::root
