@@ -162,12 +162,33 @@ void Writer::frame_pending_locked() {
 
 Status Writer::append(const FileMeta& meta) { return append(std::span<const FileMeta>(&meta, 1)); }
 
+Writer::Due Writer::due_locked(Clock::time_point now) const {
+  auto after = [](Clock::time_point t, double s) {
+    return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
+  Due d;
+  d.next = Clock::time_point::max();
+  if (has_unsynced_) {
+    const auto sync_at = after(oldest_unsynced_, options_.flush_interval_s);
+    if (now >= sync_at) d.sync = d.write = true;
+    d.next = std::min(d.next, sync_at);
+  }
+  if (has_unwritten_) {
+    const auto write_at = after(oldest_unwritten_, options_.write_interval_s);
+    if (now >= write_at) d.write = true;
+    d.next = std::min(d.next, write_at);
+  }
+  if (encoded_.size() >= options_.write_threshold_bytes) d.write = true;
+  return d;
+}
+
 Status Writer::append(std::span<const FileMeta> metas) {
-  bool write_now = false, sync_now = false;
+  Due due;
   {
     std::lock_guard lock(mu_);
     if (error_.kind != ErrorKind::kNone) return error_;
     if (closed_) return make_error(ErrorKind::kInternal, "journal " + path_ + " is closed");
+    if (metas.empty()) return Status::success();
     for (const FileMeta& m : metas) {
       pending_.push_back(m);
       ++stats_.metas;
@@ -175,22 +196,24 @@ Status Writer::append(std::span<const FileMeta> metas) {
     }
     const auto now = Clock::now();
     bool wake = false;
-    if (!has_unsynced_ && !metas.empty()) {
+    // The flusher sleeps without a deadline while nothing is pending: give it one.
+    if (!has_unsynced_) {
       has_unsynced_ = true;
       oldest_unsynced_ = now;
-      wake = true;  // the flusher sleeps without a deadline while nothing is unsynced
+      wake = true;
     }
-    const bool due = has_unsynced_ && std::chrono::duration<double>(now - oldest_unsynced_).count() >=
-                                          options_.flush_interval_s;
-    const bool big = encoded_.size() >= options_.write_threshold_bytes;
+    if (!has_unwritten_) {
+      has_unwritten_ = true;
+      oldest_unwritten_ = now;
+      wake = true;
+    }
+    due = due_locked(now);
     if (options_.background) {
-      if (wake || due || big) cv_.notify_one();
-    } else {
-      sync_now = due;
-      write_now = due || big;
+      if (wake || due.write) cv_.notify_one();
+      return Status::success();
     }
   }
-  if (write_now) return write_out(sync_now);
+  if (due.write) return write_out(due.sync);
   return Status::success();
 }
 
@@ -203,6 +226,7 @@ Status Writer::write_out(bool sync) {
     frame_pending_locked();
     if (error_.kind != ErrorKind::kNone) return error_;
     buf.swap(encoded_);
+    has_unwritten_ = false;
     if (sync) has_unsynced_ = false;
   }
   if (fd_ < 0) {
@@ -233,21 +257,18 @@ Status Writer::write_out(bool sync) {
 void Writer::flusher_loop() {
   std::unique_lock lock(mu_);
   while (!closed_ && error_.kind == ErrorKind::kNone) {
-    if (!has_unsynced_) {
-      cv_.wait(lock);
-      continue;
-    }
-    const auto deadline =
-        oldest_unsynced_ + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(options_.flush_interval_s));
-    const bool due = Clock::now() >= deadline;
-    if (due || encoded_.size() >= options_.write_threshold_bytes) {
+    const Due due = due_locked(Clock::now());
+    if (due.write) {
       lock.unlock();
-      (void)write_out(due);  // an error is sticky and ends the loop
+      (void)write_out(due.sync);  // an error is sticky and ends the loop
       lock.lock();
       continue;
     }
-    cv_.wait_until(lock, deadline);
+    if (due.next == Clock::time_point::max()) {
+      cv_.wait(lock);
+    } else {
+      cv_.wait_until(lock, due.next);
+    }
   }
 }
 

@@ -55,6 +55,7 @@ WriterOptions manual(std::size_t per_record) {
   WriterOptions o;
   o.background = false;
   o.flush_interval_s = 3600;
+  o.write_interval_s = 3600;
   o.metas_per_record = per_record;
   return o;
 }
@@ -237,6 +238,30 @@ TEST(Journal, BackgroundFlushWithinInterval) {
   EXPECT_EQ(seen, 3u);
   EXPECT_GE(syncs, 1u);
   ASSERT_TRUE((*w)->close().ok());
+}
+
+// Between fdatasyncs, appends still reach the file (write()) within write_interval_s, which is
+// what survives a SIGKILL.
+TEST(Journal, WrittenWithinWriteIntervalBeforeAnySync) {
+  TempDir dir;
+  const std::string cache = dir.file("cache.h5");
+  WriterOptions o;
+  o.flush_interval_s = 3600;
+  o.write_interval_s = 0.02;
+  auto w = Writer::create(cache, 0, o);
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*w)->append(synthetic_meta(i)).ok());
+  std::size_t seen = 0;
+  for (int tries = 0; tries < 200 && seen < 5; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto r = replay(cache);
+    ASSERT_TRUE(r.ok());
+    seen = r->metas.size();
+  }
+  EXPECT_EQ(seen, 5u);
+  EXPECT_EQ((*w)->stats().syncs, 0u);
+  ASSERT_TRUE((*w)->close().ok());
+  EXPECT_EQ((*w)->stats().syncs, 1u);  // close() syncs
 }
 
 // A child process writes records and is SIGKILLed mid-run: the parent replays at least

@@ -8,6 +8,8 @@
 //   file header, 16 bytes : "MPJRNL01" | u32 wire version | u32 zero
 //   record, repeated      : u32 magic "MPJR" | u32 payload length | u64 XXH64(payload, seed =
 //                           length) | payload = wire::encode(batch of FileMeta)
+// Appends are written within WriterOptions::write_interval_s (survives SIGKILL) and fdatasynced
+// within flush_interval_s (survives a node crash).
 // A record is either entirely valid or the end of the file as far as replay is concerned: a
 // torn tail (short header, short payload, bad magic, bad checksum, undecodable payload) stops
 // the replay of that file, and its bytes are counted as dropped.
@@ -43,8 +45,13 @@ inline constexpr std::size_t kRecordHeaderBytes = 16;
 inline constexpr std::uint32_t kMaxRecordBytes = 256u << 20;
 
 struct WriterOptions {
-  // Bound on how long an appended FileMeta may stay not durable (write + fdatasync).
+  // Bound on how long an appended FileMeta may stay not durable (write + fdatasync): this is
+  // how often a busy rank calls fdatasync, the expensive part on a parallel filesystem.
   double flush_interval_s = 10.0;
+  // Bound on how long it may stay in this process's memory only. A write() without fdatasync
+  // is cheap and already survives SIGKILL of the job (the common way runs die: Slurm time
+  // limits, OOM killer); only a node crash needs the fdatasync above.
+  double write_interval_s = 1.0;
   // FileMeta per journal record: a record is the unit that survives or is dropped whole.
   std::size_t metas_per_record = 64;
   // Encoded bytes waiting in memory that trigger an early write() (without fdatasync: the page
@@ -90,6 +97,13 @@ class Writer {
   void frame_pending_locked();                 // pending_ -> one record in encoded_
   Status write_out(bool sync);                 // encoded_ (and pending_) -> file
   void flusher_loop();
+  // What is due at `now`: a write, a write + fdatasync, or nothing (and when next).
+  struct Due {
+    bool write = false;
+    bool sync = false;
+    Clock::time_point next{};
+  };
+  Due due_locked(Clock::time_point now) const;
 
   const std::string path_;
   const WriterOptions options_;
@@ -101,6 +115,8 @@ class Writer {
   std::vector<std::byte> encoded_;
   Clock::time_point oldest_unsynced_{};
   bool has_unsynced_ = false;
+  Clock::time_point oldest_unwritten_{};
+  bool has_unwritten_ = false;
   bool closed_ = false;
   Error error_{ErrorKind::kNone, ""};
   WriterStats stats_;
