@@ -9,6 +9,7 @@
 #include <new>
 
 #include "posix.hpp"
+#include "seal.hpp"
 
 namespace mpiprep::cache {
 namespace {
@@ -149,9 +150,19 @@ ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_byt
     }
     ::close(fd);
   }
+  // The seal first: damaged bytes must never reach libhdf5's parser (see seal.hpp).
+  SealCheck seal = check_seal(path, file_bytes);
+  if (seal.verdict == SealVerdict::kForeign)
+    return rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedFormat, seal.reason, true);
+  if (seal.verdict != SealVerdict::kOk)
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, seal.reason, true);
   ReadOutcome out;
   try {
     out = read_impl(path, max_table_bytes, header_only, file_bytes);
+    if (out.status == LoadStatus::kLoaded && (out.header.generation != seal.info.generation ||
+                                              out.header.checksum != seal.info.checksum))
+      return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                      "the seal and the root attributes disagree", true);
   } catch (const h5::StructureError& e) {
     return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
   } catch (const h5::H5Error& e) {
@@ -175,7 +186,10 @@ std::vector<std::uint64_t> dataset_sizes(const Tables& t) {
 }
 
 void write_cache_file(const WritePlan& plan, const Tables* tables, hid_t fapl, bool parallel) {
-  h5::Handle file = h5::checked(H5Fcreate(plan.temp_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl),
+  h5::Handle fcpl = h5::checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "H5Pcreate(fcpl)");
+  // Room for the seal (seal.hpp), written once the file is closed.
+  h5::check(H5Pset_userblock(fcpl.get(), kUserBlockSize), "H5Pset_userblock");
+  h5::Handle file = h5::checked(H5Fcreate(plan.temp_path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl),
                                 H5Fclose, "create " + plan.temp_path);
   for (const char* g : kGroups) h5::create_group(file.get(), g);
 

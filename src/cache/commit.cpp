@@ -26,6 +26,7 @@
 #include "mpiprep/cache/lock.hpp"
 #include "mpiprep/io/file_system.hpp"
 #include "posix.hpp"
+#include "seal.hpp"
 
 namespace mpiprep::cache {
 namespace {
@@ -265,6 +266,8 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
 // publish it, make the publication durable.
 Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_bytes) {
   const std::string& temp = plan.write.temp_path;
+  if (Status s = seal_file(temp, plan.report.generation, plan.report.checksum); !s.ok())
+    throw std::runtime_error(s.error().message);
   if (Status s = posix::fsync_path(temp); !s.ok()) throw std::runtime_error(s.error().message);
   ReadOutcome back = read_cache_file(temp, LoadOptions{}.max_table_bytes, false);
   if (back.status != LoadStatus::kLoaded)

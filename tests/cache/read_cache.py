@@ -83,8 +83,19 @@ def main():
     events_expected = next(t for t in nano['trees'] if t['path'] == 'Events')
     check(xxh64(b'') == 0xEF46DB3751D8E999, 'xxh64 of the empty string')
 
+    # The seal: a 512-byte user block in front of the HDF5 file (LAYOUT.md).
+    raw = open(cache_path, 'rb').read()
+    check(raw[:16] == b'mpiprep-cache\0\0\0', 'seal magic')
+    version, ub_size, length, body, gen, csum, head = struct.unpack_from('<IIQQQQQ', raw, 16)
+    check((version, ub_size) == (1, 512), 'seal version/size')
+    check(head == xxh64(raw[:56]), 'seal header hash')
+    check(length == len(raw), 'seal length')
+    check(body == xxh64(raw[512:]), 'whole-file hash')
+
     with h5py.File(cache_path, 'r') as f:
+        check(f.userblock_size == 512, 'user block size')
         a = f.attrs
+        check((int(a['generation']), int(a['checksum'])) == (gen, csum), 'seal copies of attrs')
         check(a['format'] == 'mpiprep-cache', 'format attribute: %r' % a['format'])
         check(int(a['format_version']) == 1, 'format_version')
         check(int(a['generation']) >= 1, 'generation')

@@ -10,6 +10,8 @@
 // A ragged column uses the same offsets convention into a value array. Enum columns (format,
 // error_kind) are HDF5 enum types over uint8, so their names travel with the file.
 //
+//   [user block]     512 bytes before the HDF5 superblock: magic "mpiprep-cache", file length
+//                    and an xxh64 of everything after it, checked before libhdf5 parses a byte
 //   /                attrs: format="mpiprep-cache", format_version, generation, writer_version,
 //                           checksum (xxh64, see LAYOUT.md), checksum_algorithm, created_utc
 //   /files/          path, size, mtime_ns, format, error_kind, error_message, uuid, compression,
