@@ -209,7 +209,10 @@ Cache::Loaded Cache::load(const std::string& path, const LoadOptions& opts,
     out.report.generation = r.header.generation;
     out.cache.impl_->adopt(std::move(r.tables), r.header.generation, r.header.checksum);
   } else if (r.status != LoadStatus::kMissing && r.movable && opts.move_aside) {
-    auto moved = posix::move_aside(path);
+    // Only the file we judged: a concurrent commit may have renamed a good one into place.
+    auto moved = still_same_file(path, r.id)
+                     ? posix::move_aside(path)
+                     : Result<std::string>(make_error(ErrorKind::kIo, "it was replaced meanwhile"));
     if (moved.ok())
       out.report.moved_to = *moved;
     else

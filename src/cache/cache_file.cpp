@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <new>
 
+#include "mpiprep/io/file_system.hpp"
 #include "posix.hpp"
 #include "seal.hpp"
 
@@ -52,10 +54,25 @@ ReadOutcome rejected(LoadStatus status, ErrorKind kind, std::string reason, bool
   return out;
 }
 
+// The path was renamed over (a concurrent commit) between two of our opens: start again.
+struct Replaced {};
+
+bool same_file(const std::string& path, const FileId& id) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && st.st_dev == id.dev && st.st_ino == id.ino;
+}
+
 ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bool header_only,
-                      std::uint64_t file_bytes) {
+                      std::uint64_t file_bytes, const FileId& id) {
   h5::Handle fapl = h5::sec2_fapl();
   hid_t fid = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+  // libhdf5 opened the path again: make sure it is still the inode whose seal we checked
+  // (a commit renames a new cache into place at any moment), or the two would be mixed up.
+  if (!same_file(path, id)) {
+    if (fid >= 0) H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    throw Replaced{};
+  }
   if (fid < 0)
     return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
                     "not a readable HDF5 file: " + h5::take_error_stack(), true);
@@ -128,54 +145,84 @@ ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bo
 
 }  // namespace
 
+namespace {
+
+ReadOutcome read_once(const std::string& path, std::uint64_t max_table_bytes, bool header_only) {
+  // One descriptor pins the inode we examine: its size, its seal, its identity.
+  // O_NONBLOCK: a FIFO in the cache's place must not hang the run.
+  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (raw < 0) {
+    const int err = errno;
+    if (err == ENOENT) return rejected(LoadStatus::kMissing, ErrorKind::kMissing, "", false);
+    // Unreadable (EACCES, EIO) is not proof of damage: reported, never moved.
+    return rejected(LoadStatus::kCorrupt, io::errno_error(err, "open cache", path).kind,
+                    fmt::format("cannot open cache {}: {}", path, std::strerror(err)), false);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{raw};
+  struct stat st {};
+  if (::fstat(raw, &st) != 0)
+    return rejected(LoadStatus::kCorrupt, ErrorKind::kIo, "fstat " + path, false);
+  const FileId id{st.st_dev, st.st_ino};
+  if (!S_ISREG(st.st_mode)) {
+    // A directory or special file where the cache should be: in the way, so moved aside.
+    ReadOutcome r =
+        rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, path + " is not a regular file", true);
+    r.id = id;
+    return r;
+  }
+  const auto file_bytes = static_cast<std::uint64_t>(st.st_size);
+
+  // The seal first: damaged bytes must never reach libhdf5's parser (see seal.hpp).
+  SealCheck seal = check_seal(raw, file_bytes, path);
+  ReadOutcome out;
+  if (seal.verdict == SealVerdict::kForeign) {
+    out = rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedFormat, seal.reason, true);
+  } else if (seal.verdict != SealVerdict::kOk) {
+    out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, seal.reason, true);
+  } else {
+    try {
+      out = read_impl(path, max_table_bytes, header_only, file_bytes, id);
+      if (out.status == LoadStatus::kLoaded && (out.header.generation != seal.info.generation ||
+                                                out.header.checksum != seal.info.checksum))
+        out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                       "the seal and the root attributes disagree", true);
+    } catch (const h5::StructureError& e) {
+      out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
+    } catch (const h5::H5Error& e) {
+      out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
+    } catch (const std::bad_alloc&) {
+      out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                     "tables too large to load (out of memory)", true);
+    } catch (const std::length_error& e) {
+      out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
+    }
+  }
+  out.file_bytes = file_bytes;
+  out.id = id;
+  return out;
+}
+
+}  // namespace
+
 ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes,
                             bool header_only) {
   h5::ErrorSilencer quiet;
-  auto size = posix::file_size(path);
-  if (!size.ok()) {
-    // A directory or special file where the cache should be is not ours to read, but it is in
-    // the way: report it as corrupt; unreadable (EACCES, EIO) is reported without moving.
-    bool movable = size.error().kind == ErrorKind::kCorrupt;
-    return rejected(LoadStatus::kCorrupt, size.error().kind, size.error().message, movable);
-  }
-  if (!size->has_value()) return rejected(LoadStatus::kMissing, ErrorKind::kMissing, "", false);
-  const std::uint64_t file_bytes = **size;
-  {
-    // HDF5 reports an unreadable file as "unable to open"; say why in our own words first.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
-      return rejected(LoadStatus::kCorrupt, ErrorKind::kPermission,
-                      fmt::format("cannot open cache {}: {}", path, std::strerror(err)), false);
+  // A commit may replace the file between our opens; each retry sees a newer, complete cache.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return read_once(path, max_table_bytes, header_only);
+    } catch (const Replaced&) {
+      if (attempt >= 10)
+        return rejected(LoadStatus::kCorrupt, ErrorKind::kIo,
+                        "the cache kept being replaced while it was read", false);
     }
-    ::close(fd);
   }
-  // The seal first: damaged bytes must never reach libhdf5's parser (see seal.hpp).
-  SealCheck seal = check_seal(path, file_bytes);
-  if (seal.verdict == SealVerdict::kForeign)
-    return rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedFormat, seal.reason, true);
-  if (seal.verdict != SealVerdict::kOk)
-    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, seal.reason, true);
-  ReadOutcome out;
-  try {
-    out = read_impl(path, max_table_bytes, header_only, file_bytes);
-    if (out.status == LoadStatus::kLoaded && (out.header.generation != seal.info.generation ||
-                                              out.header.checksum != seal.info.checksum))
-      return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
-                      "the seal and the root attributes disagree", true);
-  } catch (const h5::StructureError& e) {
-    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
-  } catch (const h5::H5Error& e) {
-    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
-  } catch (const std::bad_alloc&) {
-    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
-                    "tables too large to load (out of memory)", true);
-  } catch (const std::length_error& e) {
-    return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
-  }
-  out.file_bytes = file_bytes;
-  return out;
 }
+
+bool still_same_file(const std::string& path, const FileId& id) { return same_file(path, id); }
 
 std::vector<std::uint64_t> dataset_sizes(const Tables& t) {
   std::vector<std::uint64_t> sizes;

@@ -21,6 +21,12 @@ struct Header {
   std::uint64_t checksum = 0;
 };
 
+// Which inode was read (so a rejected file is moved aside only if it is still the one there).
+struct FileId {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+};
+
 struct ReadOutcome {
   LoadStatus status = LoadStatus::kMissing;
   ErrorKind kind = ErrorKind::kNone;  // for verify(): kCorrupt, kUnsupportedVersion, ...
@@ -29,11 +35,15 @@ struct ReadOutcome {
   Header header;
   Tables tables;
   std::uint64_t file_bytes = 0;
+  FileId id;
 };
 
 // Reads (header only, or everything) and verifies a cache file. Never throws for file content.
 ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes,
                             bool header_only);
+
+// True if `path` still names the inode `id` (false if it was replaced or removed).
+bool still_same_file(const std::string& path, const FileId& id);
 
 // Element counts of every dataset in canonical order.
 std::vector<std::uint64_t> dataset_sizes(const Tables& t);

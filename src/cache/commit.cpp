@@ -235,7 +235,9 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
     }
   } else if (head.status != LoadStatus::kMissing && head.movable) {
     // Invariant 4: a bad cache is kept aside, never overwritten blindly.
-    auto moved = posix::move_aside(path);
+    auto moved = still_same_file(path, head.id)
+                     ? posix::move_aside(path)
+                     : Result<std::string>(make_error(ErrorKind::kIo, "it was replaced meanwhile"));
     rep.merge_note =
         fmt::format("the cache on disk is {} ({}), moved to {}", load_status_name(head.status),
                     head.reason, moved.ok() ? *moved : moved.error().message);

@@ -71,17 +71,6 @@ std::uint64_t random_u64() {
   return (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
 }
 
-Result<std::optional<std::uint64_t>> file_size(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return std::optional<std::uint64_t>();
-    return os_error(errno, "stat", path);
-  }
-  if (!S_ISREG(st.st_mode))
-    return make_error(ErrorKind::kCorrupt, fmt::format("{} is not a regular file", path));
-  return std::optional<std::uint64_t>(static_cast<std::uint64_t>(st.st_size));
-}
-
 Status require_writable_dir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return os_error(errno, "cache directory", dir);

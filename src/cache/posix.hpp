@@ -19,8 +19,6 @@ std::string utc_iso(std::int64_t unix_seconds);
 std::int64_t now_unix();
 std::uint64_t random_u64();
 
-// Size of a regular file; nullopt if it does not exist; an Error otherwise.
-[[nodiscard]] Result<std::optional<std::uint64_t>> file_size(const std::string& path);
 [[nodiscard]] Status require_writable_dir(const std::string& dir);
 [[nodiscard]] Status fsync_path(const std::string& path);  // open O_RDONLY + fsync
 [[nodiscard]] Status fsync_dir(const std::string& dir);

@@ -115,19 +115,24 @@ Status seal_file(const std::string& path, std::uint64_t generation, std::uint64_
 }
 
 SealCheck check_seal(const std::string& path, std::uint64_t file_bytes) {
-  SealCheck out;
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) {
+    SealCheck out;
     out.reason = fmt::format("cannot open: {}", std::strerror(errno));
     return out;
   }
+  return check_seal(f.fd, file_bytes, path);
+}
+
+SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path) {
+  SealCheck out;
   std::array<unsigned char, kUserBlockSize> block{};
-  const bool whole = file_bytes >= kUserBlockSize && read_full(f.fd, block.data(), block.size(), 0);
+  const bool whole = file_bytes >= kUserBlockSize && read_full(fd, block.data(), block.size(), 0);
   if (!whole || std::memcmp(block.data(), kMagic, sizeof kMagic) != 0) {
     // Not sealed by us. An HDF5 signature at 0, 512, 1024, ... (where HDF5 looks) makes it
     // someone else's HDF5 file; otherwise it is damage or garbage.
     for (std::uint64_t off = 0; off + 8 <= file_bytes; off = off == 0 ? 512 : off * 2) {
-      if (hdf5_signature_at(f.fd, off)) {
+      if (hdf5_signature_at(fd, off)) {
         out.verdict = SealVerdict::kForeign;
         out.reason = "an HDF5 file that is not an mpiprep cache (no mpiprep user block)";
         return out;
@@ -157,7 +162,7 @@ SealCheck check_seal(const std::string& path, std::uint64_t file_bytes) {
                              file_bytes, out.info.file_bytes);
     return out;
   }
-  auto body = hash_range(f.fd, kUserBlockSize, file_bytes, path);
+  auto body = hash_range(fd, kUserBlockSize, file_bytes, path);
   if (!body.ok()) {
     out.reason = body.error().message;
     return out;

@@ -36,7 +36,8 @@ struct SealCheck {
   std::string reason;
   SealInfo info;
 };
-// Reads the user block and hashes the rest of the file (file_bytes from stat).
+// Reads the user block and hashes the rest of the file (file_bytes from fstat of fd).
+SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path);
 SealCheck check_seal(const std::string& path, std::uint64_t file_bytes);
 
 }  // namespace mpiprep::cache
