@@ -434,9 +434,9 @@ Status remove_journals(const std::string& cache_path, const std::vector<std::str
           .string();
   bool any = false;
   for (const std::string& f : files) {
-    const bool ours = (f.size() > prefix.size() && f.compare(0, prefix.size(), prefix) == 0) ||
-                      (f.size() > alt_prefix.size() &&
-                       f.compare(0, alt_prefix.size(), alt_prefix) == 0);
+    const bool ours =
+        (f.size() > prefix.size() && f.compare(0, prefix.size(), prefix) == 0) ||
+        (f.size() > alt_prefix.size() && f.compare(0, alt_prefix.size(), alt_prefix) == 0);
     if (!ours)
       return make_error(ErrorKind::kInternal,
                         "refusing to remove " + f + ": not a journal of " + cache_path);

@@ -49,9 +49,9 @@ Result<std::vector<FileMeta>> decode(std::span<const std::byte> bytes) {
   if (get_u32(bytes, 0) != kBatchMagic)
     return make_error(ErrorKind::kCorrupt, "record batch: bad magic");
   if (const std::uint32_t v = get_u32(bytes, 4); v != kWireVersion)
-    return make_error(ErrorKind::kUnsupportedVersion,
-                      "record batch: wire version " + std::to_string(v) + ", expected " +
-                          std::to_string(kWireVersion));
+    return make_error(ErrorKind::kUnsupportedVersion, "record batch: wire version " +
+                                                          std::to_string(v) + ", expected " +
+                                                          std::to_string(kWireVersion));
   try {
     detail::SpanSource src(bytes.subspan(kHeaderBytes));
     std::vector<FileMeta> metas;
@@ -72,12 +72,12 @@ Result<std::vector<FileMeta>> decode(std::span<const std::byte> bytes) {
       }
     }
     if (src.remaining() != 0)
-      return make_error(ErrorKind::kCorrupt, "record batch: " + std::to_string(src.remaining()) +
-                                                 " trailing bytes");
+      return make_error(ErrorKind::kCorrupt,
+                        "record batch: " + std::to_string(src.remaining()) + " trailing bytes");
     return metas;
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kCorrupt, std::string("record batch: undecodable (") + e.what() +
-                                               ")");
+    return make_error(ErrorKind::kCorrupt,
+                      std::string("record batch: undecodable (") + e.what() + ")");
   }
 }
 

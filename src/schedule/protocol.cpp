@@ -7,8 +7,8 @@ namespace mpiprep::schedule {
 template <class Archive>
 void serialize(Archive& ar, WorkItem& w, const unsigned /*version*/) {
   wire::io_string(ar, w.path);
-  ar & w.size;
-  ar & w.mtime_ns;
+  wire::io(ar, w.size);
+  wire::io(ar, w.mtime_ns);
   wire::io_as<std::uint8_t>(ar, w.hint, static_cast<std::uint8_t>(FileFormat::kParquet));
 }
 
@@ -17,14 +17,14 @@ namespace protocol {
 namespace {
 template <class Archive>
 void io_u64s(Archive& ar, std::vector<std::uint64_t>& v) {
-  wire::io_vector(ar, v, [](Archive& a, std::uint64_t& x) { a & x; });
+  wire::io_vector(ar, v, [](Archive& a, std::uint64_t& x) { wire::io(a, x); });
 }
 }  // namespace
 
 template <class Archive>
 void serialize(Archive& ar, Request& r, const unsigned /*version*/) {
-  ar & r.threads;
-  ar & r.want;
+  wire::io(ar, r.threads);
+  wire::io(ar, r.want);
   io_u64s(ar, r.returned);
   io_u64s(ar, r.result_index);
   wire::io_bytes(ar, r.results);

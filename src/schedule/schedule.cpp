@@ -17,21 +17,21 @@ template <class Archive>
 void serialize(Archive& ar, RankStats& s, const unsigned /*version*/) {
   wire::io_as<std::int32_t>(ar, s.rank);
   wire::io_as<std::int32_t>(ar, s.threads);
-  ar & s.wall_s;
-  ar & s.busy_s;
-  ar & s.idle_s;
-  ar & s.files;
-  ar & s.failed;
-  ar & s.timeouts;
-  ar & s.bytes;
-  ar & s.bytes_read;
-  ar & s.messages_sent;
-  ar & s.messages_received;
-  ar & s.bytes_sent;
-  ar & s.bytes_received;
-  ar & s.batches;
-  ar & s.requeued;
-  ar & s.abandoned_threads;
+  wire::io(ar, s.wall_s);
+  wire::io(ar, s.busy_s);
+  wire::io(ar, s.idle_s);
+  wire::io(ar, s.files);
+  wire::io(ar, s.failed);
+  wire::io(ar, s.timeouts);
+  wire::io(ar, s.bytes);
+  wire::io(ar, s.bytes_read);
+  wire::io(ar, s.messages_sent);
+  wire::io(ar, s.messages_received);
+  wire::io(ar, s.bytes_sent);
+  wire::io(ar, s.bytes_received);
+  wire::io(ar, s.batches);
+  wire::io(ar, s.requeued);
+  wire::io(ar, s.abandoned_threads);
   wire::io_string(ar, s.journal_error);
 }
 
@@ -158,10 +158,18 @@ class Dispatcher {
  public:
   Dispatcher(comm::Communicator& comm, const std::vector<WorkItem>& items, const ExtractFn& fn,
              const ScheduleOptions& opt, ScheduleStats* stats)
-      : items_(items), fn_(fn), opt_(opt), stats_(stats), rank_(comm, opt),
-        results_(items.size()), state_(items.size(), kPending), owner_(items.size(), -1),
-        dispatched_(items.size(), 0), unresolved_(items.size()),
-        done_sent_(static_cast<std::size_t>(comm.size()), 0), workers_left_(comm.size() - 1),
+      : items_(items),
+        fn_(fn),
+        opt_(opt),
+        stats_(stats),
+        rank_(comm, opt),
+        results_(items.size()),
+        state_(items.size(), kPending),
+        owner_(items.size(), -1),
+        dispatched_(items.size(), 0),
+        unresolved_(items.size()),
+        done_sent_(static_cast<std::size_t>(comm.size()), 0),
+        workers_left_(comm.size() - 1),
         worker_threads_(static_cast<std::size_t>(comm.size()), std::max(1, opt.threads_per_rank)) {
     const Predictor predict =
         opt.predict ? opt.predict
@@ -260,8 +268,8 @@ class Dispatcher {
 
   void resolve(std::size_t i, FileMeta meta, int from) {
     if (i >= items_.size()) {
-      decode_error("rank " + std::to_string(from) + " sent a result for item " +
-                   std::to_string(i) + " of " + std::to_string(items_.size()));
+      decode_error("rank " + std::to_string(from) + " sent a result for item " + std::to_string(i) +
+                   " of " + std::to_string(items_.size()));
       return;
     }
     if (state_[i] == kResolved) {
@@ -303,11 +311,10 @@ class Dispatcher {
       if (!req->result_index.empty()) {
         auto metas = wire::decode(req->results);
         if (!metas || metas->size() != req->result_index.size()) {
-          const std::string why =
-              "result batch from rank " + std::to_string(r) + " undecodable: " +
-              (metas ? std::to_string(metas->size()) + " results for " +
-                           std::to_string(req->result_index.size()) + " indices"
-                     : metas.error().message);
+          const std::string why = "result batch from rank " + std::to_string(r) + " undecodable: " +
+                                  (metas ? std::to_string(metas->size()) + " results for " +
+                                               std::to_string(req->result_index.size()) + " indices"
+                                         : metas.error().message);
           decode_error(why);
           for (std::uint64_t i : req->result_index) {
             if (i < items_.size())
@@ -423,8 +430,8 @@ class Worker {
             std::vector<Task> tasks;
             tasks.reserve(reply->items.size());
             for (std::size_t k = 0; k < reply->items.size(); ++k)
-              tasks.push_back(Task{static_cast<std::size_t>(reply->index[k]),
-                                   std::move(reply->items[k])});
+              tasks.push_back(
+                  Task{static_cast<std::size_t>(reply->index[k]), std::move(reply->items[k])});
             ex.push(std::move(tasks));
           }
         }
@@ -436,8 +443,9 @@ class Worker {
         ex.wait_or_run(poll);
         continue;
       }
-      if (!outstanding) maybe_request(ex, capacity, next_request, last_wanted, out_index, out_meta,
-                                      oldest_out, outstanding);
+      if (!outstanding)
+        maybe_request(ex, capacity, next_request, last_wanted, out_index, out_meta, oldest_out,
+                      outstanding);
       if (opt_.threads_per_rank == 0 && ex.queued() == 0) {
         std::this_thread::sleep_for(outstanding ? poll : slow_poll);
       } else {
@@ -454,8 +462,7 @@ class Worker {
                      bool& outstanding) {
     const auto now = Clock::now();
     // Every thread stuck on one file for a while: don't let more work pile up behind them.
-    const bool stalled =
-        opt_.requeue_after_s > 0 && ex.all_stuck_longer_than(opt_.requeue_after_s);
+    const bool stalled = opt_.requeue_after_s > 0 && ex.all_stuck_longer_than(opt_.requeue_after_s);
     const std::size_t queued = ex.queued();
     // Prefetch: ask while the last queued items are still running, so the next batch is here
     // when a thread frees up.

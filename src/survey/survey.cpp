@@ -27,12 +27,12 @@ struct RankReport {
 
 template <class Archive>
 void serialize(Archive& ar, StatRecord& r, const unsigned /*version*/) {
-  ar & r.ok;
-  ar & r.stat.size;
-  ar & r.stat.mtime_ns;
-  std::uint8_t flags = static_cast<std::uint8_t>((r.stat.is_directory ? 1 : 0) |
-                                                 (r.stat.is_regular ? 2 : 0));
-  ar & flags;
+  wire::io(ar, r.ok);
+  wire::io(ar, r.stat.size);
+  wire::io(ar, r.stat.mtime_ns);
+  std::uint8_t flags =
+      static_cast<std::uint8_t>((r.stat.is_directory ? 1 : 0) | (r.stat.is_regular ? 2 : 0));
+  wire::io(ar, flags);
   r.stat.is_directory = (flags & 1) != 0;
   r.stat.is_regular = (flags & 2) != 0;
   wire::io_as<std::uint8_t>(ar, r.error.kind, static_cast<std::uint8_t>(ErrorKind::kInternal));
@@ -46,7 +46,7 @@ void serialize(Archive& ar, PathList& p, const unsigned /*version*/) {
 
 template <class Archive>
 void serialize(Archive& ar, RankReport& r, const unsigned /*version*/) {
-  ar & r.seconds;
+  wire::io(ar, r.seconds);
   wire::io_vector(ar, r.records);
 }
 

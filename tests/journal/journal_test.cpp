@@ -69,13 +69,14 @@ TEST(Journal, WriteCloseReplayEveryField) {
   EXPECT_TRUE((*w)->path().ends_with(".3"));
   for (int i = 0; i < 10; ++i) ASSERT_TRUE((*w)->append(synthetic_meta(i)).ok());
   ASSERT_TRUE((*w)->close().ok());
-  EXPECT_EQ((*w)->stats().records, 3u);  // 4 + 4 + 2
+  EXPECT_EQ((*w)->stats().records, 3u);                 // 4 + 4 + 2
   EXPECT_FALSE((*w)->append(synthetic_meta(99)).ok());  // closed
 
   auto r = replay(cache);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   ASSERT_EQ(r->metas.size(), 10u);
-  for (int i = 0; i < 10; ++i) expect_same_file(synthetic_meta(i), r->metas[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 10; ++i)
+    expect_same_file(synthetic_meta(i), r->metas[static_cast<std::size_t>(i)]);
   ASSERT_EQ(r->files.size(), 1u);
   EXPECT_EQ(r->files[0], (*w)->path());
   ASSERT_EQ(r->details.size(), 1u);

@@ -100,8 +100,9 @@ inline std::vector<FileMeta> metas_from_expected_json() {
     m.path = std::string(MPIPREP_TEST_DATA_DIR) + "/" + name;
     m.size = f.at("size").get<std::int64_t>();
     const std::string fmt = f.at("format").get<std::string>();
-    m.format = fmt == "root" ? FileFormat::kRoot : fmt == "hdf5" ? FileFormat::kHdf5
-                                                                 : FileFormat::kNetcdf3;
+    m.format = fmt == "root"   ? FileFormat::kRoot
+               : fmt == "hdf5" ? FileFormat::kHdf5
+                               : FileFormat::kNetcdf3;
     if (f.contains("header")) m.uuid = f["header"].value("fUUID", "");
     if (f.contains("compression") && f["compression"].is_object())
       m.compression = f["compression"].value("algorithm", "");

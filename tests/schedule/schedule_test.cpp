@@ -89,8 +89,10 @@ TEST(CostModel, MonotoneInSizeAndFormatAware) {
 }
 
 TEST(CostModel, LargestFirstIsStableDescending) {
-  std::vector<WorkItem> items = {{"/0", 5, 0, FileFormat::kRoot}, {"/1", 9, 0, FileFormat::kRoot},
-                                 {"/2", 5, 0, FileFormat::kRoot}, {"/3", 1, 0, FileFormat::kRoot},
+  std::vector<WorkItem> items = {{"/0", 5, 0, FileFormat::kRoot},
+                                 {"/1", 9, 0, FileFormat::kRoot},
+                                 {"/2", 5, 0, FileFormat::kRoot},
+                                 {"/3", 1, 0, FileFormat::kRoot},
                                  {"/4", 9, 0, FileFormat::kRoot}};
   auto order = largest_first(items, [](const WorkItem& w) { return static_cast<double>(w.size); });
   EXPECT_EQ(order, (std::vector<std::size_t>{1, 4, 0, 2, 3}));
@@ -118,7 +120,8 @@ TEST(Protocol, RoundTripAndEveryTruncationFails) {
 
   protocol::Reply rep;
   rep.index = {4, 9};
-  rep.items = {WorkItem{"/p", 10, 11, FileFormat::kHdf5}, WorkItem{"/q", 12, 13, FileFormat::kRoot}};
+  rep.items = {WorkItem{"/p", 10, 11, FileFormat::kHdf5},
+               WorkItem{"/q", 12, 13, FileFormat::kRoot}};
   const auto rbytes = protocol::encode(rep);
   auto rback = protocol::decode_reply(rbytes);
   ASSERT_TRUE(rback.ok());
@@ -398,8 +401,8 @@ TEST(Schedule, SmallFilesAreBatched) {
     worker_messages += stats.ranks[r].messages_sent;
   }
   ASSERT_GT(worker_files, 300);  // rank 0 keeps at most two items for its single thread
-  EXPECT_LT(worker_messages * 3, worker_files) << worker_messages << " messages for "
-                                               << worker_files << " files";
+  EXPECT_LT(worker_messages * 3, worker_files)
+      << worker_messages << " messages for " << worker_files << " files";
   EXPECT_LT(stats.ranks[0].messages_sent, static_cast<std::int64_t>(items.size()) / 3);
 }
 

@@ -140,8 +140,8 @@ TEST_P(SurveyRanks, InputOrderExactlyOnceAndErrorsAsValues) {
 
 INSTANTIATE_TEST_SUITE_P(Ranks, SurveyRanks,
                          ::testing::Values(Case{1, false, 1}, Case{2, false, 1}, Case{4, false, 1},
-                                           Case{4, true, 1}, Case{2, false, 3},
-                                           Case{4, true, 4}, Case{1, false, 8}));
+                                           Case{4, true, 1}, Case{2, false, 3}, Case{4, true, 4},
+                                           Case{1, false, 8}));
 
 TEST(Survey, EmptyListAndMoreRanksThanPaths) {
   io::MemoryFileSystem mem;

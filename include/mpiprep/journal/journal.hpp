@@ -63,10 +63,10 @@ struct WriterOptions {
 };
 
 struct WriterStats {
-  std::uint64_t metas = 0;     // FileMeta appended
-  std::uint64_t records = 0;   // records framed
-  std::uint64_t bytes = 0;     // bytes written to the file (header included)
-  std::uint64_t syncs = 0;     // fdatasync calls
+  std::uint64_t metas = 0;    // FileMeta appended
+  std::uint64_t records = 0;  // records framed
+  std::uint64_t bytes = 0;    // bytes written to the file (header included)
+  std::uint64_t syncs = 0;    // fdatasync calls
 };
 
 // One rank's journal file. Thread-safe: append() may be called from any thread. Errors (disk
@@ -94,8 +94,8 @@ class Writer {
  private:
   using Clock = std::chrono::steady_clock;
   Writer(std::string path, int fd, WriterOptions options);
-  void frame_pending_locked();                 // pending_ -> one record in encoded_
-  Status write_out(bool sync);                 // encoded_ (and pending_) -> file
+  void frame_pending_locked();  // pending_ -> one record in encoded_
+  Status write_out(bool sync);  // encoded_ (and pending_) -> file
   void flusher_loop();
   // What is due at `now`: a write, a write + fdatasync, or nothing (and when next).
   struct Due {
@@ -129,7 +129,7 @@ class Writer {
 struct JournalFile {
   std::string path;
   std::uint64_t size = 0;
-  std::size_t records = 0;          // complete, valid records
+  std::size_t records = 0;  // complete, valid records
   std::size_t metas = 0;
   std::uint64_t bytes_dropped = 0;  // torn tail or garbage after the last valid record
   std::string problem;              // why the tail was dropped / the file skipped; empty if clean

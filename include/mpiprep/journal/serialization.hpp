@@ -78,18 +78,25 @@ class SpanSource final : public std::streambuf {
     char* b = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
     setg(b, b, b + in.size());
   }
-  [[nodiscard]] std::size_t remaining() const {
-    return static_cast<std::size_t>(egptr() - gptr());
-  }
+  [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
 }  // namespace detail
 
 // ---- Field helpers for serialize functions (any Boost archive) -----------------------------
 
+// One field, saved or loaded: Boost's `ar & v`, in one place because formatters take the `&`
+// for a reference declarator.
+// clang-format off
+template <class Archive, class T>
+void io(Archive& ar, T& v) {
+  ar & v;
+}
+// clang-format on
+
 template <class Archive>
 void io_count(Archive& ar, std::uint64_t& n) {
-  ar & n;
+  wire::io(ar, n);
   if constexpr (Archive::is_loading::value) {
     if (n > kMaxWireCount) throw WireError("count " + std::to_string(n) + " exceeds the cap");
   }
@@ -141,7 +148,7 @@ template <class W, class Archive, class T>
 void io_as(Archive& ar, T& v, W max_value = std::numeric_limits<W>::max()) {
   W w{};
   if constexpr (!Archive::is_loading::value) w = static_cast<W>(v);
-  ar & w;
+  wire::io(ar, w);
   if constexpr (Archive::is_loading::value) {
     if (w > max_value) throw WireError("value out of range");
     v = static_cast<T>(w);
@@ -168,7 +175,7 @@ void io_vector(Archive& ar, std::vector<T>& v, Elem elem) {
 
 template <class Archive, class T>
 void io_vector(Archive& ar, std::vector<T>& v) {
-  io_vector(ar, v, [](Archive& a, T& t) { a & t; });
+  io_vector(ar, v, [](Archive& a, T& t) { wire::io(a, t); });
 }
 
 // ---- Whole values as bytes -----------------------------------------------------------------
@@ -236,15 +243,15 @@ void serialize(Archive& ar, Filter& f, const unsigned /*version*/) {
 
 template <class Archive>
 void serialize(Archive& ar, ObjectMeta& o, const unsigned /*version*/) {
-  auto i64s = [](Archive& a, std::int64_t& x) { a & x; };
+  auto i64s = [](Archive& a, std::int64_t& x) { wire::io(a, x); };
   auto strs = [](Archive& a, std::string& s) { wire::io_string(a, s); };
   wire::io_string(ar, o.path);
   wire::io_string(ar, o.kind);
   wire::io_string(ar, o.title);
   wire::io_as<std::int32_t>(ar, o.cycle);
-  ar & o.num_entries;
+  wire::io(ar, o.num_entries);
   wire::io_vector(ar, o.columns);
-  ar & o.n_columns_total;
+  wire::io(ar, o.n_columns_total);
   wire::io_vector(ar, o.clusters, i64s);
   wire::io_vector(ar, o.shape, i64s);
   wire::io_vector(ar, o.maxshape, i64s);
@@ -260,16 +267,16 @@ void serialize(Archive& ar, ObjectMeta& o, const unsigned /*version*/) {
 template <class Archive>
 void serialize(Archive& ar, FileMeta& m, const unsigned /*version*/) {
   wire::io_string(ar, m.path);
-  ar & m.size;
-  ar & m.mtime_ns;
+  wire::io(ar, m.size);
+  wire::io(ar, m.mtime_ns);
   wire::io_as<std::uint8_t>(ar, m.format, static_cast<std::uint8_t>(FileFormat::kParquet));
   wire::io_string(ar, m.uuid);
   wire::io_string(ar, m.compression);
   wire::io_vector(ar, m.objects);
   wire::io_as<std::uint8_t>(ar, m.error_kind, static_cast<std::uint8_t>(ErrorKind::kInternal));
   wire::io_string(ar, m.error_message);
-  ar & m.extract_seconds;
-  ar & m.bytes_read;
+  wire::io(ar, m.extract_seconds);
+  wire::io(ar, m.bytes_read);
   wire::io_as<std::int32_t>(ar, m.rank);
 }
 

@@ -15,7 +15,7 @@ namespace mpiprep::schedule {
 
 struct WorkItem {
   std::string path;
-  std::int64_t size = 0;       // bytes, from the survey
+  std::int64_t size = 0;  // bytes, from the survey
   std::int64_t mtime_ns = 0;
   FileFormat hint = FileFormat::kUnknown;  // from the extension or the cache; may be wrong
 };

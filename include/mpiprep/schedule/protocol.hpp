@@ -22,17 +22,17 @@ inline constexpr int kTagRequest = 0x5C01;
 inline constexpr int kTagReply = 0x5C02;
 
 struct Request {
-  std::uint32_t threads = 1;                  // extraction threads of the sender
-  std::uint32_t want = 0;                     // items wanted now (0: none)
-  std::vector<std::uint64_t> returned;        // queued, unstarted items given back (straggler)
-  std::vector<std::uint64_t> result_index;    // item index of each result, in order
-  std::vector<std::byte> results;             // wire::encode of the FileMeta, same order
+  std::uint32_t threads = 1;                // extraction threads of the sender
+  std::uint32_t want = 0;                   // items wanted now (0: none)
+  std::vector<std::uint64_t> returned;      // queued, unstarted items given back (straggler)
+  std::vector<std::uint64_t> result_index;  // item index of each result, in order
+  std::vector<std::byte> results;           // wire::encode of the FileMeta, same order
 };
 
 struct Reply {
-  bool done = false;                  // every item has a result: finish and leave
-  std::vector<std::uint64_t> index;   // item indices (rank 0's input order)
-  std::vector<WorkItem> items;        // same order; empty with !done: none now, ask again later
+  bool done = false;                 // every item has a result: finish and leave
+  std::vector<std::uint64_t> index;  // item indices (rank 0's input order)
+  std::vector<WorkItem> items;       // same order; empty with !done: none now, ask again later
 };
 
 comm::Bytes encode(const Request& r);

@@ -12,8 +12,9 @@
 // beyond the running one. Any rank whose every thread has been on one file for
 // `requeue_after_s` gives its queued, unstarted items back to the pool for the others (a
 // worker in its next request) and takes no more until a thread frees up; so at most one
-// prefetched batch can wait behind a slow file, and only for requeue_after_s. With `timeout_s`, a watchdog on the main thread gives up on a file after
-// that long: the file gets ErrorKind::kTimeout and a fresh thread replaces the stuck one.
+// prefetched batch can wait behind a slow file, and only for requeue_after_s. With `timeout_s`, a
+// watchdog on the main thread gives up on a file after that long: the file gets ErrorKind::kTimeout
+// and a fresh thread replaces the stuck one.
 //
 // Abandoned threads (timeout) are detached, not killed: C++ cannot cancel a thread blocked in
 // a read. Such a thread owns a copy of the ExtractFn and of the queue state it touches, so it
@@ -45,11 +46,11 @@ namespace mpiprep::schedule {
 using ExtractFn = std::function<FileMeta(const WorkItem&)>;
 
 struct ScheduleOptions {
-  int threads_per_rank = 1;   // extraction threads per rank; 0 = on the main thread
-  double timeout_s = 0.0;     // per file; 0 = none (needs threads_per_rank >= 1)
+  int threads_per_rank = 1;  // extraction threads per rank; 0 = on the main thread
+  double timeout_s = 0.0;    // per file; 0 = none (needs threads_per_rank >= 1)
 
   CostModel cost_model;
-  Predictor predict;          // overrides cost_model when set (e.g. from cache history)
+  Predictor predict;  // overrides cost_model when set (e.g. from cache history)
 
   // Batching: a worker's batch collects items, largest first, until their predicted cost
   // reaches batch_cost_s per wanted item (at most max_batch_items). Near the end batches
@@ -75,30 +76,30 @@ struct ScheduleOptions {
 struct RankStats {
   int rank = 0;
   int threads = 0;
-  double wall_s = 0;      // run_schedule from start to the final gather
-  double busy_s = 0;      // thread-seconds inside ExtractFn
-  double idle_s = 0;      // thread-seconds waiting for work (includes the tail at the end)
-  std::int64_t files = 0;        // results produced by this rank
-  std::int64_t failed = 0;       // of which !ok()
+  double wall_s = 0;        // run_schedule from start to the final gather
+  double busy_s = 0;        // thread-seconds inside ExtractFn
+  double idle_s = 0;        // thread-seconds waiting for work (includes the tail at the end)
+  std::int64_t files = 0;   // results produced by this rank
+  std::int64_t failed = 0;  // of which !ok()
   std::int64_t timeouts = 0;
-  std::int64_t bytes = 0;        // sum of WorkItem::size of those files
-  std::int64_t bytes_read = 0;   // sum of FileMeta::bytes_read
+  std::int64_t bytes = 0;       // sum of WorkItem::size of those files
+  std::int64_t bytes_read = 0;  // sum of FileMeta::bytes_read
   std::int64_t messages_sent = 0;
   std::int64_t messages_received = 0;
   std::int64_t bytes_sent = 0;
   std::int64_t bytes_received = 0;
-  std::int64_t batches = 0;      // work batches received (rank 0: self-assignments)
-  std::int64_t requeued = 0;     // items given back (worker) / taken back (rank 0)
+  std::int64_t batches = 0;   // work batches received (rank 0: self-assignments)
+  std::int64_t requeued = 0;  // items given back (worker) / taken back (rank 0)
   std::int64_t abandoned_threads = 0;
-  std::string journal_error;     // first journal append failure, if any
+  std::string journal_error;  // first journal append failure, if any
 };
 
 struct ScheduleStats {
   std::vector<RankStats> ranks;  // rank 0: one per rank; other ranks: their own only
   // Rank 0 only.
-  std::int64_t decode_errors = 0;          // undecodable messages or result batches
-  std::vector<std::string> problems;       // what went wrong with messages, in order
-  std::vector<std::size_t> dispatch_order; // item indices in the order first handed out
+  std::int64_t decode_errors = 0;           // undecodable messages or result batches
+  std::vector<std::string> problems;        // what went wrong with messages, in order
+  std::vector<std::size_t> dispatch_order;  // item indices in the order first handed out
 };
 
 // Collective. Extracts every item exactly once over all ranks of `comm`. `items` is read on

@@ -18,8 +18,8 @@ namespace mpiprep::survey {
 struct SurveyEntry {
   std::string path;
   bool ok = false;
-  io::FileStat stat;                      // valid when ok
-  Error error{ErrorKind::kNone, ""};      // set when !ok (kMissing, kPermission, kIo, ...)
+  io::FileStat stat;                  // valid when ok
+  Error error{ErrorKind::kNone, ""};  // set when !ok (kMissing, kPermission, kIo, ...)
 };
 
 struct SurveyOptions {
