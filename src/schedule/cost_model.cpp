@@ -20,7 +20,11 @@ double CostModel::predict(const WorkItem& item) const {
 std::vector<std::size_t> largest_first(const std::vector<WorkItem>& items,
                                        const Predictor& predict) {
   std::vector<double> cost(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) cost[i] = predict(items[i]);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    cost[i] = predict(items[i]);
+    // A NaN would break the sort's strict weak ordering; negative costs mean nothing.
+    if (!(cost[i] > 0.0)) cost[i] = 0.0;
+  }
   std::vector<std::size_t> order(items.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(),

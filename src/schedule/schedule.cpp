@@ -176,7 +176,8 @@ class Dispatcher {
                     : Predictor([&m = opt.cost_model](const WorkItem& w) { return m.predict(w); });
     cost_.resize(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
-      cost_[i] = std::max(0.0, predict(items[i]));
+      const double c = predict(items[i]);
+      cost_[i] = c > 0.0 ? c : 0.0;  // NaN and negatives count as free
       pool_cost_ += cost_[i];
     }
     const auto order = largest_first(items, predict);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,16 @@ TEST(CostModel, LargestFirstIsStableDescending) {
                                  {"/4", 9, 0, FileFormat::kRoot}};
   auto order = largest_first(items, [](const WorkItem& w) { return static_cast<double>(w.size); });
   EXPECT_EQ(order, (std::vector<std::size_t>{1, 4, 0, 2, 3}));
+}
+
+TEST(CostModel, NanAndNegativePredictionsAreSafe) {
+  const auto items = std::vector<WorkItem>{{"/0", 1, 0, FileFormat::kRoot},
+                                           {"/1", 2, 0, FileFormat::kRoot},
+                                           {"/2", 3, 0, FileFormat::kRoot}};
+  auto order = largest_first(items, [](const WorkItem& w) {
+    return w.size == 2 ? std::numeric_limits<double>::quiet_NaN() : (w.size == 3 ? -1.0 : 5.0);
+  });
+  EXPECT_EQ(order, (std::vector<std::size_t>{0, 1, 2}));
 }
 
 TEST(Protocol, RoundTripAndEveryTruncationFails) {
