@@ -31,6 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!file.ok()) return 0;
   ReadOptions opts;
   opts.max_record_bytes = 64u << 20;
+  // Half of the inputs take the StreamerInfo-driven path for every tree class version.
+  opts.force_streamer_info = (size & 1) != 0;
   auto info = read_root_file(**file, opts);
   if (!info.ok()) return 0;
   FileMeta meta = to_file_meta(*info, true);

@@ -51,6 +51,9 @@ class Cursor {
     }
   }
   void fail_corrupt(std::string_view message) { fail(ErrorKind::kCorrupt, message); }
+  [[gnu::cold, gnu::noinline]] void fail_short(std::size_t n) {
+    fail_corrupt("need " + std::to_string(n) + " bytes, " + std::to_string(remaining()) + " left");
+  }
 
   // Moves to an absolute position; past the end is a failure.
   void seek(std::size_t p) {
@@ -66,14 +69,12 @@ class Cursor {
     if (!need(n)) return;
     pos_ += n;
   }
-  // True if n more bytes are available (else records the failure).
+  // True if n more bytes are available (else records the failure). The check is on every
+  // field read, so the failure path stays out of line.
   bool need(std::size_t n) {
-    if (!ok()) return false;
-    if (n > remaining()) {
-      fail_corrupt("need " + std::to_string(n) + " bytes, " + std::to_string(remaining()) + " left");
-      return false;
-    }
-    return true;
+    if (kind_ == ErrorKind::kNone && n <= data_.size() - pos_) [[likely]] return true;
+    if (ok()) fail_short(n);
+    return false;
   }
 
   std::uint8_t u8() { return get<std::uint8_t, true>(); }

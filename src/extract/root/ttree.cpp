@@ -452,8 +452,17 @@ class TreeParser : private ObjectStream {
     }
     VersionHeader h;
     const std::size_t n = obj_array_header(h);
-    std::vector<std::uint32_t> local;
-    local.reserve(n);
+    if (depth == 0 && c_.ok()) {
+      // The top-level count is a good first guess for the whole tree (NanoAOD: all of it).
+      t_.branches.reserve(n);
+      state_.reserve(n);
+      t_.leaves.reserve(n);
+      objects_.reserve(2 * n);
+      t_.entry_offsets_pool.reserve(2 * n);
+    }
+    // Elements collect on a shared stack (nested arrays push and pop above them), then move
+    // to the pool as one contiguous slice: no allocation per array.
+    const std::size_t base = stack_.size();
     for (std::size_t i = 0; i < n && c_.ok(); ++i) {
       const ObjectTag tag = object_tag();
       if (!c_.ok()) break;
@@ -463,23 +472,30 @@ class TreeParser : private ObjectStream {
         if (const ObjectRef* o = find_object(tag.ref); o != nullptr && o->is_branch &&
                                                        state_[o->index] == kDone) {
           state_[o->index] = kAttached;
-          local.push_back(o->index);
+          stack_.push_back(o->index);
         }
         skip_object(tag);
       } else if (tag.kind == ObjectTag::kNew) {
         if (is_branch_class(tag.cls)) {
           const std::uint32_t child = branch(tag, depth);
           state_[child] = kAttached;
-          local.push_back(child);
+          stack_.push_back(child);
         } else {
           skip_object(tag);
         }
       }
     }
     end_object(h);
-    const auto begin = static_cast<std::uint32_t>(t_.child_index.size());
-    t_.child_index.insert(t_.child_index.end(), local.begin(), local.end());
-    return {begin, static_cast<std::uint32_t>(local.size())};
+    return pop_slice(base, t_.child_index);
+  }
+
+  // Moves stack_[base..] to the end of `pool`; returns (begin, count) there.
+  std::pair<std::uint32_t, std::uint32_t> pop_slice(std::size_t base, std::vector<std::uint32_t>& pool) {
+    const auto begin = static_cast<std::uint32_t>(pool.size());
+    const auto count = static_cast<std::uint32_t>(stack_.size() - base);
+    pool.insert(pool.end(), stack_.begin() + static_cast<std::ptrdiff_t>(base), stack_.end());
+    stack_.resize(base);
+    return {begin, count};
   }
 
   std::uint32_t branch(const ObjectTag& tag, int depth) {
@@ -696,16 +712,16 @@ class TreeParser : private ObjectStream {
   std::pair<std::uint32_t, std::uint32_t> leaf_array(int depth) {
     VersionHeader h;
     const std::size_t n = obj_array_header(h);
-    std::vector<std::uint32_t> local;
-    local.reserve(n);
+    const std::size_t base = stack_.size();
     for (std::size_t i = 0; i < n && c_.ok(); ++i) {
       const ObjectTag tag = object_tag();
       if (!c_.ok()) break;
       if (tag.kind == ObjectTag::kNew && is_leaf_class(tag.cls)) {
-        local.push_back(leaf(tag, depth));
+        const std::uint32_t l = leaf(tag, depth);
+        stack_.push_back(l);
       } else if (tag.kind == ObjectTag::kRef) {
         if (const ObjectRef* o = find_object(tag.ref); o != nullptr && !o->is_branch) {
-          local.push_back(o->index);
+          stack_.push_back(o->index);
         }
         skip_object(tag);
       } else {
@@ -713,9 +729,7 @@ class TreeParser : private ObjectStream {
       }
     }
     end_object(h);
-    const auto begin = static_cast<std::uint32_t>(t_.leaf_index.size());
-    t_.leaf_index.insert(t_.leaf_index.end(), local.begin(), local.end());
-    return {begin, static_cast<std::uint32_t>(local.size())};
+    return pop_slice(base, t_.leaf_index);
   }
 
   std::uint32_t leaf(const ObjectTag& tag, int depth) {
@@ -793,6 +807,7 @@ class TreeParser : private ObjectStream {
   // construction.
   std::vector<ObjectRef> objects_;
   std::vector<std::int32_t> embedded_;
+  std::vector<std::uint32_t> stack_;  // elements of the arrays being decoded
   enum BranchState : std::uint8_t { kInProgress, kDone, kAttached };
   std::vector<BranchState> state_;  // per branch
 };
