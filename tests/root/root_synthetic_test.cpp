@@ -301,6 +301,34 @@ TEST(SyntheticFile, UnknownTreeVersionDecodedFromStreamerInfo) {
   }
 }
 
+
+// A TNtuple is its own header around a TTree, then fNvar. Built from the Events record: the
+// 6 header bytes shift every streamed position, so the key header is made 6 bytes shorter
+// to keep the references (counted from the key start) pointing where they did.
+TEST(SyntheticFile, NtupleWrapsATree) {
+  const TreeRecord& r = events_record();
+  std::vector<std::byte> nt;
+  const auto count = static_cast<std::uint32_t>(2 + r.payload.size() + 4) | 0x40000000u;
+  for (int i = 0; i < 4; ++i) nt.push_back(static_cast<std::byte>(count >> (24 - 8 * i)));
+  nt.push_back(std::byte{0});
+  nt.push_back(std::byte{2});  // TNtuple class version
+  nt.insert(nt.end(), r.payload.begin(), r.payload.end());
+  for (const int b : {0, 0, 0, 3}) nt.push_back(static_cast<std::byte>(b));  // fNvar
+  ObjectSpec spec{"TNtuple", "Even", "", 1, false, nt, -1};
+  ASSERT_EQ(FileBuilder::keylen(false, spec.class_name, spec.name, spec.title) + 6, r.key.keylen);
+  DirSpec top;
+  top.entries.emplace_back(spec);
+  auto info = read_bytes(FileBuilder().build(top));
+  ASSERT_TRUE(info.ok()) << info.error().to_string();
+  ASSERT_TRUE(info->object_errors.empty()) << info->object_errors[0].message;
+  ASSERT_EQ(info->trees.size(), 1u);
+  EXPECT_EQ(info->trees[0].class_name, "TNtuple");
+  const FileMeta m = to_file_meta(*info, true);
+  ASSERT_EQ(m.objects.size(), 1u);
+  EXPECT_EQ(m.objects[0].kind, "TTree");
+  expect_same_tree(m, "Even");
+}
+
 // --- broken key lists and directories: per-file errors -----------------------------------
 
 std::vector<std::byte> simple_file(FileBuilder& b) {
