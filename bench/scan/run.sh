@@ -50,6 +50,8 @@ if [[ ! -x $bin ]]; then
 fi
 command -v mpirun >/dev/null || { echo "run.sh: mpirun not found (Open MPI)" >&2; exit 2; }
 
+export PYTHONDONTWRITEBYTECODE=1
+
 # MPI as root / oversubscription settings of the project's own scripts.
 # shellcheck source=/dev/null
 source "$repo/scripts/env.sh"
