@@ -313,6 +313,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
         };
       }
     }
+    extract::hdf5::initialize();  // on the main thread: extraction threads must not init HDF5
     extract::ExtractOptions eo;
     eo.clusters = true;
     auto fn = [&fs, eo](const schedule::WorkItem& w) {

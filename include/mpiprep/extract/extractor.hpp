@@ -38,6 +38,10 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& opts)
 }  // namespace root
 
 namespace hdf5 {
+// Initializes libhdf5 on the calling thread. Call it once on the main thread before
+// extraction threads start: parallel libhdf5 may call MPI while initializing, and MPI is
+// initialized FUNNELED (only the main thread may call it).
+void initialize();
 // libhdf5 C API; opens file.path() itself. Not thread-safe (Debian's parallel libhdf5 is not
 // built thread-safe): callers serialize HDF5 extraction within a process.
 Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& opts);

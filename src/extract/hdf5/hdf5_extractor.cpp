@@ -229,6 +229,11 @@ Result<Walk> walk(const std::string& name, const std::function<h5::Handle()>& ma
 
 }  // namespace
 
+void initialize() {
+  std::scoped_lock lock(library_mutex());
+  (void)H5open();
+}
+
 Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& /*opts*/) {
   const std::uint64_t size = file.size();
 
