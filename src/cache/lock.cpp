@@ -182,8 +182,10 @@ Result<CacheLock> CacheLock::acquire(const std::string& lock_path, const LockOpt
         } else if (!posix::rename_noreplace(grave, lock_path).ok()) {
           ::unlink(grave.c_str());
         }
+        continue;
       }
-      continue;
+      if (errno == ENOENT) continue;  // another breaker was faster
+      // Stale but not ours to remove (e.g. a sticky directory): wait for it like a live one.
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string who = holder.ok()

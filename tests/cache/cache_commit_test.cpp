@@ -3,7 +3,6 @@
 // processes committing to one cache at once.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,31 +65,6 @@ TEST(Commit, MissingDirectoryIsFatal) {
   EXPECT_TRUE(dir.list().empty());
 }
 
-// Drops filesystem privileges for this thread (root's CAP_DAC_OVERRIDE would otherwise
-// ignore the directory's mode); a no-op when not running as root.
-class AsNobody {
- public:
-  AsNobody() : root_(::geteuid() == 0) {
-    if (root_) {
-      prev_gid_ = static_cast<gid_t>(::setfsgid(65534));
-      prev_uid_ = static_cast<uid_t>(::setfsuid(65534));
-    }
-  }
-  ~AsNobody() {
-    if (root_) {
-      ::setfsuid(prev_uid_);
-      ::setfsgid(prev_gid_);
-    }
-  }
-  AsNobody(const AsNobody&) = delete;
-  AsNobody& operator=(const AsNobody&) = delete;
-
- private:
-  bool root_;
-  uid_t prev_uid_ = 0;
-  gid_t prev_gid_ = 0;
-};
-
 TEST(Commit, ReadOnlyDirectoryIsFatalAndLeavesNothing) {
   TempDir dir;
   const std::string path = dir.file("cache.h5");
@@ -101,7 +75,7 @@ TEST(Commit, ReadOnlyDirectoryIsFatalAndLeavesNothing) {
   c.put(row("/b.root", 2), 0);
   ASSERT_EQ(::chmod(dir.path().c_str(), 0555), 0);
   {
-    AsNobody nobody;
+    testing::AsNobody nobody;
     try {
       commit_serial(c, path);
       ADD_FAILURE() << "expected FatalError";

@@ -144,6 +144,25 @@ TEST(Lock, UnreadableContentIsJudgedByMtime) {
   ASSERT_TRUE(lock.ok()) << lock.error().to_string();
 }
 
+// A stale lock we may not remove (another user's, in a sticky directory such as /tmp) is
+// waited for like a live one: a timeout, not an endless retry loop.
+TEST(Lock, StaleLockThatCannotBeRemovedIsWaitedFor) {
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 01777), 0);
+  const std::string lp = dir.file("c.h5.lock");
+  write_text(lp, format_lock(LockInfo{"x", "far-away-host", 1, now() - 3600}));  // stale
+  testing::AsNobody nobody;
+  auto lock = CacheLock::acquire(lp, no_wait());
+  if (nobody.active()) {
+    // As nobody, root's file in a sticky directory cannot be renamed.
+    ASSERT_FALSE(lock.ok());
+    EXPECT_EQ(lock.error().kind, ErrorKind::kTimeout) << lock.error().to_string();
+  } else {
+    // Not root: the lock file is our own, so breaking it works.
+    EXPECT_TRUE(lock.ok());
+  }
+}
+
 TEST(Lock, ReleaseLeavesSomeoneElsesLockAlone) {
   TempDir dir;
   const std::string lp = dir.file("c.h5.lock");

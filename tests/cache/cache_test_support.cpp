@@ -1,5 +1,6 @@
 #include "cache_test_support.hpp"
 
+#include <sys/fsuid.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,20 @@ std::vector<std::string> TempDir::list() const {
   for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   return names;
+}
+
+AsNobody::AsNobody() : root_(::geteuid() == 0) {
+  if (root_) {
+    prev_gid_ = static_cast<unsigned>(::setfsgid(65534));
+    prev_uid_ = static_cast<unsigned>(::setfsuid(65534));
+  }
+}
+
+AsNobody::~AsNobody() {
+  if (root_) {
+    ::setfsuid(prev_uid_);
+    ::setfsgid(prev_gid_);
+  }
 }
 
 int test_versions(FileFormat f) noexcept { return 10 + static_cast<int>(f); }

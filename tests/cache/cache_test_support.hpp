@@ -53,6 +53,21 @@ FileMeta expected_root_meta(const std::string& data_file, const std::string& pat
 FileMeta expected_hdf5_meta(const std::string& data_file, const std::string& path);
 std::string test_data_dir();
 
+// Drops filesystem privileges for this thread (root's CAP_DAC_OVERRIDE and CAP_FOWNER would
+// otherwise ignore modes and sticky bits); a no-op when not running as root.
+class AsNobody {
+ public:
+  AsNobody();
+  ~AsNobody();
+  AsNobody(const AsNobody&) = delete;
+  AsNobody& operator=(const AsNobody&) = delete;
+  [[nodiscard]] bool active() const { return root_; }
+
+ private:
+  bool root_;
+  unsigned prev_uid_ = 0, prev_gid_ = 0;
+};
+
 // EXPECT_EQ on every field of FileMeta / ObjectMeta.
 void expect_same(const FileMeta& a, const FileMeta& b);
 void expect_same(const ObjectMeta& a, const ObjectMeta& b, const std::string& where);
