@@ -1,14 +1,14 @@
 // TTree / TBranch / TLeaf decoding. Layouts per class version follow ROOT's streamers
 // (TBranch::Streamer for the pre-schema-evolution TBranch v6-v9, TTree v5 from ROOT 4
 // StreamerInfo) and uproot's hand-written models (TTree v16-v20, TBranch v10-v13,
-// TBranchElement v8-v10, TLeaf v2). Every object carries a byte count, so unknown trailing
+// TBranchElement v8-v10, TLeaf v2); any other version is walked from the file's
+// StreamerInfo when it has one. Every object carries a byte count, so unknown trailing
 // members are skipped and a parse that over- or under-runs a count is caught.
 #include <algorithm>
-#include <cmath>
-#include <string>
-
 #include <bit>
+#include <cmath>
 #include <optional>
+#include <string>
 #include <tuple>
 
 #include "extract/root/cursor.hpp"
