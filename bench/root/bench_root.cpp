@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
       add(nt.seek_footer, nt.nbytes_footer, nt.len_footer);
     }
 
-    const ExtractOptions opts;
+    const extract::ExtractOptions opts;
     const double extract_us = best_us([&] {
       auto meta = extract::root::extract(**file, opts);
       if (!meta.ok()) std::abort();
