@@ -249,9 +249,10 @@ def render_n(n, res, meta):
             pname = "h5py %dp" % peer["peer"].get("procs", 1) if peer and peer.get("peer") else "h5py"
             txt = "-"
             if peer:
-                txt = "%s of %s wall (%s faster); CPU %s" % (
-                    fratio(ratio(r["wall"], peer["wall"]), ""), pname,
-                    fratio(ratio(peer["wall"], r["wall"])),
+                rw = ratio(r["wall"], peer["wall"])
+                txt = "%s of %s wall (%s); CPU %s" % (
+                    fratio(rw, ""), pname,
+                    "%s faster" % fratio(1 / rw) if rw <= 1 else "%s slower" % fratio(rw),
                     fratio(ratio(r["cpu"], peer["cpu"]), ""))
             row(key, name, txt)
     if p1:
@@ -323,8 +324,10 @@ def machine_header(a, can_drop):
             datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), platform.node(), os.cpu_count(),
             cpu, sh("awk '/MemTotal/ {printf \"%.0f\", $2/1048576}' /proc/meminfo"),
             platform.release()),
-        "- mpiprep: %s (%s), tree at %s%s; %s" % (
-            sh("%s --version" % a.bin), a.bin, head,
+        "- mpiprep: %s (%s, built %s), tree now at %s%s; %s" % (
+            sh("%s --version" % a.bin), a.bin,
+            datetime.datetime.fromtimestamp(os.path.getmtime(a.bin)).strftime("%Y-%m-%d %H:%M"),
+            head,
             " with %s modified src/include files (other engineers' work in progress)" % dirty
             if dirty not in ("", "0") else "", sh("mpirun --version | head -1")),
         "- page cache: %s" % ("dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every cold "
