@@ -18,13 +18,15 @@ repo=$(cd "$here/../.." && pwd)
 quick=()
 sizes=()
 extra=()
+# Leading numbers are sizes; from the first option on, everything goes to bench.py as given
+# (so "--repeat 1" keeps its value), except --quick.
 while (($#)); do
   case $1 in
     --quick) quick=(--quick) ;;
     --) shift; extra+=("$@"); break ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    -*) extra+=("$1") ;;
-    *) sizes+=("$1") ;;
+    *)
+      if [[ $1 =~ ^[0-9]+$ && ${#extra[@]} -eq 0 ]]; then sizes+=("$1"); else extra+=("$1"); fi ;;
   esac
   shift
 done
