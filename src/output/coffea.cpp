@@ -193,7 +193,9 @@ Preprocessed build_preprocessed(const fileset::Fileset& fileset, const MetaLooku
         continue;
       }
       for (auto& w : r->warnings) pre.warnings.push_back(std::move(w));
-      files[spec.path] = to_json(*r);
+      // Paths are unique after expansion: append instead of operator[], whose key search is
+      // linear in ordered_json and made the output step O(N^2) (120-530 s at 10^5 files).
+      files.get_ref<nlohmann::ordered_json::object_t&>().emplace_back(spec.path, to_json(*r));
       ++pre.files_ok;
     }
     if (files.empty()) {
