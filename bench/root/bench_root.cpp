@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -59,7 +60,14 @@ struct Compressed {
 
 int main(int argc, char** argv) {
   std::vector<std::string> files;
-  for (int i = 1; i < argc; ++i) files.emplace_back(argv[i]);
+  long profile_loops = 0;  // --profile N: only extract, N times per file (for perf)
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--profile" && i + 1 < argc) {
+      profile_loops = std::atol(argv[++i]);
+    } else {
+      files.emplace_back(argv[i]);
+    }
+  }
   if (files.empty()) {
     for (const auto& e : std::filesystem::directory_iterator(MPIPREP_BENCH_DATA_DIR)) {
       if (e.path().extension() == ".root") files.push_back(e.path().string());
@@ -67,6 +75,17 @@ int main(int argc, char** argv) {
     std::sort(files.begin(), files.end());
   }
   io::PosixFileSystem fs;
+  if (profile_loops > 0) {
+    const extract::ExtractOptions opts;
+    for (const std::string& path : files) {
+      auto file = fs.open(path);
+      if (!file.ok()) return 1;
+      for (long i = 0; i < profile_loops; ++i) {
+        if (!extract::root::extract(**file, opts).ok()) return 1;
+      }
+    }
+    return 0;
+  }
   std::printf("%-40s %5s %9s %11s %11s %6s %12s %10s\n", "file", "reads", "bytes", "extract(us)", "bound(us)",
               "ratio", "libdeflate(us)", "zlib(us)");
   double sum_extract = 0, sum_bound = 0;
