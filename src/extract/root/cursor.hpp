@@ -23,7 +23,7 @@ class Cursor {
   // `file_offset`: where data[0] sits in the file (or 0 for decompressed buffers, where
   // `what` says which record it is); both only feed error messages.
   Cursor(std::span<const std::byte> data, std::string_view what, std::uint64_t file_offset = 0)
-      : data_(data), what_(what), file_offset_(file_offset) {}
+      : data_(data), limit_(data.size()), what_(what), file_offset_(file_offset) {}
 
   [[nodiscard]] bool ok() const noexcept { return kind_ == ErrorKind::kNone; }
   [[nodiscard]] ErrorKind error_kind() const noexcept { return kind_; }
@@ -32,11 +32,12 @@ class Cursor {
 
   [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
   [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
-  [[nodiscard]] std::size_t remaining() const noexcept { return data_.size() - pos_; }
+  // 0 once failed.
+  [[nodiscard]] std::size_t remaining() const noexcept { return limit_ - pos_; }
   [[nodiscard]] std::span<const std::byte> data() const noexcept { return data_; }
 
   // Records the first failure only; the position names where it happened.
-  void fail(ErrorKind kind, std::string_view message) {
+  [[gnu::cold, gnu::noinline]] void fail(ErrorKind kind, std::string_view message) {
     if (kind_ != ErrorKind::kNone) return;
     kind_ = kind;
     message_.assign(message);
@@ -49,32 +50,64 @@ class Cursor {
       message_ += std::to_string(file_offset_ + pos_);
       message_ += ")";
     }
+    // From now on every read of one or more bytes fails the bounds check (limit_ - pos_ == 0).
+    limit_ = 0;
+    pos_ = 0;
   }
-  void fail_corrupt(std::string_view message) { fail(ErrorKind::kCorrupt, message); }
+  [[gnu::cold, gnu::noinline]] void fail_corrupt(std::string_view message) { fail(ErrorKind::kCorrupt, message); }
   [[gnu::cold, gnu::noinline]] void fail_short(std::size_t n) {
     fail_corrupt("need " + std::to_string(n) + " bytes, " + std::to_string(remaining()) + " left");
   }
 
   // Moves to an absolute position; past the end is a failure.
-  void seek(std::size_t p) {
-    if (p > data_.size()) {
-      fail_corrupt("jump to " + std::to_string(p) + " past the end (" + std::to_string(data_.size()) +
-                   " bytes)");
-      pos_ = data_.size();
-      return;
-    }
+  [[gnu::always_inline]] void seek(std::size_t p) {
+    if (p > limit_) [[unlikely]] return fail_seek(p);
     pos_ = p;
   }
-  void skip(std::size_t n) {
+  [[gnu::cold, gnu::noinline]] void fail_seek(std::size_t p) {
+    fail_corrupt("jump to " + std::to_string(p) + " past the end (" + std::to_string(data_.size()) + " bytes)");
+  }
+  [[gnu::always_inline]] void skip(std::size_t n) {
     if (!need(n)) return;
     pos_ += n;
   }
   // True if n more bytes are available (else records the failure). The check is on every
   // field read, so the failure path stays out of line.
-  bool need(std::size_t n) {
-    if (kind_ == ErrorKind::kNone && n <= data_.size() - pos_) [[likely]] return true;
+  [[gnu::always_inline]] bool need(std::size_t n) {
+    if (n <= limit_ - pos_) [[likely]] return true;
     if (ok()) fail_short(n);
     return false;
+  }
+
+  // The next n bytes without moving, or nullptr (no failure recorded) when fewer remain.
+  [[gnu::always_inline]] const std::byte* peek(std::size_t n) const noexcept {
+    return n <= limit_ - pos_ ? data_.data() + pos_ : nullptr;
+  }
+  // Moves forward by n bytes that peek(n) has shown to be there.
+  [[gnu::always_inline]] void advance(std::size_t n) noexcept { pos_ += n; }
+
+  // The next n bytes (advancing past them), or nullptr after recording the failure: one
+  // bounds check for a run of fixed-size fields, read with be16/be32/be64 below.
+  [[gnu::always_inline]] const std::byte* take(std::size_t n) {
+    if (!need(n)) return nullptr;
+    const std::byte* p = data_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+  [[gnu::always_inline]] static std::uint16_t be16(const std::byte* p) noexcept {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    return std::endian::native == std::endian::little ? static_cast<std::uint16_t>(__builtin_bswap16(v)) : v;
+  }
+  [[gnu::always_inline]] static std::uint32_t be32(const std::byte* p) noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return std::endian::native == std::endian::little ? __builtin_bswap32(v) : v;
+  }
+  [[gnu::always_inline]] static std::uint64_t be64(const std::byte* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
   }
 
   std::uint8_t u8() { return get<std::uint8_t, true>(); }
@@ -85,8 +118,8 @@ class Cursor {
   std::int32_t i32() { return static_cast<std::int32_t>(u32()); }
   std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
   double f64() { return std::bit_cast<double>(u64()); }
-  std::uint32_t peek_u32() {
-    if (remaining() < 4 || !ok()) return 0;
+  [[gnu::always_inline]] std::uint32_t peek_u32() {
+    if (remaining() < 4) return 0;
     return load<std::uint32_t, true>(pos_);
   }
 
@@ -97,18 +130,18 @@ class Cursor {
   std::int32_t lei32() { return static_cast<std::int32_t>(le32()); }
   std::int64_t lei64() { return static_cast<std::int64_t>(le64()); }
 
-  std::string_view bytes(std::size_t n) {
+  [[gnu::always_inline]] std::string_view bytes(std::size_t n) {
     if (!need(n)) return {};
     std::string_view s(reinterpret_cast<const char*>(data_.data() + pos_), n);
     pos_ += n;
     return s;
   }
   // ROOT TString: u8 length, 255 => i32 length follows.
-  std::string_view tstring() {
+  [[gnu::always_inline]] std::string_view tstring() {
     std::size_t n = u8();
     if (n == 255) {
       const std::int32_t big = i32();
-      if (big < 0) {
+      if (big < 0) [[unlikely]] {
         fail_corrupt("negative string length");
         return {};
       }
@@ -134,7 +167,7 @@ class Cursor {
 
  private:
   template <typename T, bool kBig>
-  T load(std::size_t at) const noexcept {
+  [[gnu::always_inline]] T load(std::size_t at) const noexcept {
     T v;
     std::memcpy(&v, data_.data() + at, sizeof(T));
     if constexpr (kBig == (std::endian::native == std::endian::little)) {
@@ -145,7 +178,7 @@ class Cursor {
     return v;
   }
   template <typename T, bool kBig>
-  T get() {
+  [[gnu::always_inline]] T get() {
     if (!need(sizeof(T))) return T{0};
     const T v = load<T, kBig>(pos_);
     pos_ += sizeof(T);
@@ -153,6 +186,7 @@ class Cursor {
   }
 
   std::span<const std::byte> data_;
+  std::size_t limit_;  // data_.size(), or 0 after a failure (with pos_ == 0)
   std::size_t pos_ = 0;
   std::string_view what_;
   std::uint64_t file_offset_ = 0;

@@ -24,7 +24,9 @@ constexpr std::size_t kMinKeyBytes = 29;
 constexpr std::size_t kDirRecordBytes = 2 + 4 + 4 + 4 + 4 + 3 * 8;
 constexpr std::size_t kSmallDirRecordBytes = 2 + 4 + 4 + 4 + 4 + 3 * 4;
 
-using Buffer = std::shared_ptr<std::vector<std::byte>>;
+// Owner of read or inflated bytes; allocated without zero-filling (every byte is then written
+// by pread or by the decompressor, whose output size is checked).
+using Buffer = std::shared_ptr<const std::byte[]>;
 
 struct Range {
   std::uint64_t offset = 0;
@@ -78,21 +80,24 @@ class Reader {
         end = std::max(end, ranges[order[j]].offset + ranges[order[j]].length);
         ++j;
       }
-      auto chunk = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(end - begin));
-      if (!chunk->empty()) {
-        auto r = file_.pread(begin, *chunk);
+      const auto chunk_size = static_cast<std::size_t>(end - begin);
+      auto chunk_buf = std::make_shared_for_overwrite<std::byte[]>(chunk_size);
+      const std::span<std::byte> chunk_bytes(chunk_buf.get(), chunk_size);
+      const Buffer chunk = std::move(chunk_buf);
+      if (chunk_size != 0) {
+        auto r = file_.pread(begin, chunk_bytes);
         ++info_.reads;
         if (!r.ok()) return r.error();
         info_.bytes_read += *r;
-        if (*r != chunk->size()) {
+        if (*r != chunk_size) {
           return make_error(ErrorKind::kTruncated, "short read at offset " + std::to_string(begin) +
                                                        ": got " + std::to_string(*r) + " of " +
-                                                       std::to_string(chunk->size()) + " bytes");
+                                                       std::to_string(chunk_size) + " bytes");
         }
       }
       for (std::size_t k = i; k < j; ++k) {
         const Range& rg = ranges[order[k]];
-        out[order[k]] = Slice{chunk, std::span<const std::byte>(*chunk).subspan(
+        out[order[k]] = Slice{chunk, std::span<const std::byte>(chunk_bytes).subspan(
                                          static_cast<std::size_t>(rg.offset - begin),
                                          static_cast<std::size_t>(rg.length))};
       }
@@ -404,11 +409,13 @@ class FileReader {
                                                  " uncompressed bytes, more than the " +
                                                  std::to_string(opts_.max_record_bytes) + " allowed");
     }
-    auto out = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(k.objlen));
-    if (Status s = dec.decompress(body, *out, static_cast<std::uint64_t>(k.seek_key + k.keylen)); !s.ok()) {
+    const auto n = static_cast<std::size_t>(k.objlen);
+    auto out = std::make_shared_for_overwrite<std::byte[]>(n);
+    const std::span<std::byte> bytes(out.get(), n);
+    if (Status s = dec.decompress(body, bytes, static_cast<std::uint64_t>(k.seek_key + k.keylen)); !s.ok()) {
       return make_error(s.error().kind, what + ": " + s.error().message);
     }
-    return Slice{out, std::span<const std::byte>(*out)};
+    return Slice{std::move(out), bytes};
   }
 
   // A per-object problem (unsupported) is recorded; anything else fails the file.

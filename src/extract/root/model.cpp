@@ -53,25 +53,35 @@ std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
   return {};
 }
 
-// Dimensions from a leaf title such as "x[3][n]": "[3][]" if they agree with fLen and the
-// leaf count, else "".
-std::string title_dims(const LeafInfo& leaf) {
-  std::string_view t = leaf.title.find('[') != std::string_view::npos ? leaf.title : leaf.name;
-  const std::size_t open = t.find('[');
-  if (open == std::string_view::npos) return {};
-  std::string out;
+// Appends the dimensions of a leaf title such as "x[3][n]" ("[3][]") to `out` if they agree
+// with fLen and the leaf count; returns false (and leaves `out` as it was) otherwise.
+bool append_title_dims(const LeafInfo& leaf, std::string& out) {
+  std::string_view t = leaf.title;
+  std::size_t open = t.find('[');
+  if (open == std::string_view::npos) {
+    t = leaf.name;
+    open = t.find('[');
+    if (open == std::string_view::npos) return false;
+  }
+  const std::size_t mark = out.size();
   std::int64_t product = 1;
   int variable = 0;
   std::size_t p = open;
   while (p < t.size() && t[p] == '[') {
     const std::size_t close = t.find(']', p);
-    if (close == std::string_view::npos) return {};
+    if (close == std::string_view::npos) {
+      out.resize(mark);
+      return false;
+    }
     const std::string_view inner = t.substr(p + 1, close - p - 1);
     std::int64_t n = 0;
     const auto [ptr, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), n);
     if (ec == std::errc() && ptr == inner.data() + inner.size() && n > 0 && n < (1 << 30)) {
       product *= n;
-      if (product > (1ll << 40)) return {};
+      if (product > (1ll << 40)) {
+        out.resize(mark);
+        return false;
+      }
       out += '[';
       out += inner;
       out += ']';
@@ -81,8 +91,11 @@ std::string title_dims(const LeafInfo& leaf) {
     }
     p = close + 1;
   }
-  if (variable != (leaf.has_leaf_count ? 1 : 0) || product != std::max(leaf.len, 1)) return {};
-  return out;
+  if (variable != (leaf.has_leaf_count ? 1 : 0) || product != std::max(leaf.len, 1) || out.size() == mark) {
+    out.resize(mark);
+    return false;
+  }
+  return true;
 }
 
 void append_int(std::string& s, std::int64_t v) { s += std::to_string(v); }
@@ -142,47 +155,63 @@ std::size_t TreeInfo::count_all_branches() const {
   return n;
 }
 
-std::string leaf_type_name(const LeafInfo& leaf, std::string_view branch_class) {
-  std::string out;
+namespace {
+
+// leaf_type_name() appended to `out`.
+void append_leaf_type(const LeafInfo& leaf, std::string_view branch_class, std::string& out) {
   if (leaf.class_name == "TLeafElement") {
     const int t = leaf.element_type;
+    std::string_view base;
     if (t > 0 && t < 60 && t % 20 != 0) {
-      out = streamer_basic_type(t % 20);
+      base = streamer_basic_type(t % 20);
     } else if (t == 65) {
-      out = "TString";  // kTString
+      base = "TString";  // kTString
     } else if (t == 365) {
-      out = "string";  // kSTL + kSTLstring
+      base = "string";  // kSTL + kSTLstring
     }
-    if (out.empty()) return std::string(branch_class);
+    if (base.empty()) {
+      out += branch_class;
+      return;
+    }
+    out += base;
     if (t > 20 && t < 40) {
-      std::string dims = title_dims(leaf);
-      if (dims.empty() && leaf.len > 1) {
-        dims = "[";
-        append_int(dims, leaf.len);
-        dims += "]";
+      if (!append_title_dims(leaf, out) && leaf.len > 1) {
+        out += '[';
+        append_int(out, leaf.len);
+        out += ']';
       }
-      out += dims;
     } else if (t > 40 && t < 60) {
       out += "[]";
     }
-    return out;
+    return;
   }
-  out = leaf_class_type(leaf.class_name, leaf.is_unsigned);
-  if (out.empty()) {
-    if (leaf.class_name == "TLeafObject" && !branch_class.empty()) return std::string(branch_class);
-    out = leaf.class_name;  // unknown leaf class: say what it is rather than guess
+  const std::string_view base = leaf_class_type(leaf.class_name, leaf.is_unsigned);
+  if (base.empty()) {
+    if (leaf.class_name == "TLeafObject" && !branch_class.empty()) {
+      out += branch_class;
+      return;
+    }
+    out += leaf.class_name;  // unknown leaf class: say what it is rather than guess
+  } else {
+    out += base;
   }
-  if (leaf.class_name == "TLeafC") return out;  // a string; fLen is its buffer length
-  std::string dims = title_dims(leaf);
-  if (dims.empty()) {
-    if (leaf.has_leaf_count) dims = "[]";
+  if (leaf.class_name == "TLeafC") return;  // a string; fLen is its buffer length
+  if (!append_title_dims(leaf, out)) {
+    if (leaf.has_leaf_count) out += "[]";
     if (leaf.len > 1) {
-      dims += "[";
-      append_int(dims, leaf.len);
-      dims += "]";
+      out += '[';
+      append_int(out, leaf.len);
+      out += ']';
     }
   }
-  return out + dims;
+}
+
+}  // namespace
+
+std::string leaf_type_name(const LeafInfo& leaf, std::string_view branch_class) {
+  std::string out;
+  append_leaf_type(leaf, branch_class, out);
+  return out;
 }
 
 std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
@@ -206,7 +235,7 @@ std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
     if (i > 0) s += ',';
     s += l.name;
     s += ':';
-    s += leaf_type_name(l);
+    append_leaf_type(l, {}, s);
   }
   s += '}';
   return s;
@@ -224,8 +253,10 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
     for (const std::uint32_t c : tree.children(b)) stack.push_back(c);
     if (b.normal_baskets + b.embedded_baskets == 0) continue;
     const auto offs = tree.entry_offsets(b);
+    // Most branches of a tree share their basket boundaries: nothing to intersect then.
+    if (!first && std::equal(offs.begin(), offs.end(), common.begin(), common.end())) continue;
     mine.assign(offs.begin(), offs.end());
-    std::sort(mine.begin(), mine.end());
+    if (!std::is_sorted(mine.begin(), mine.end())) std::sort(mine.begin(), mine.end());
     mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
     if (first) {
       common = mine;

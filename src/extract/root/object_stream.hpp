@@ -5,7 +5,9 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -29,9 +31,20 @@ constexpr std::size_t kNoEnd = static_cast<std::size_t>(-1);
 
 // A big-endian signed integer of 4 or 8 bytes (bounds already checked by the caller).
 inline std::int64_t load_be(std::span<const std::byte> b) {
+  if (b.size() == 8) {
+    std::uint64_t v;
+    std::memcpy(&v, b.data(), 8);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    return static_cast<std::int64_t>(v);
+  }
+  if (b.size() == 4) {
+    std::uint32_t v;
+    std::memcpy(&v, b.data(), 4);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+    return static_cast<std::int32_t>(v);
+  }
   std::uint64_t v = 0;
   for (const std::byte x : b) v = (v << 8) | static_cast<std::uint64_t>(x);
-  if (b.size() == 4) return static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
   return static_cast<std::int64_t>(v);
 }
 
@@ -56,7 +69,26 @@ class ObjectStream {
   ObjectStream(Cursor& c, std::uint32_t keylen) : c_(c), keylen_(keylen) {}
 
  protected:
-  VersionHeader version_header(std::string_view cls) {
+  [[gnu::always_inline]] VersionHeader version_header(std::string_view cls) {
+    // Fast path: byte count and version in one bounds check.
+    if (const std::byte* p = c_.peek(6)) [[likely]] {
+      const std::uint32_t w = Cursor::be32(p);
+      const std::size_t start = c_.pos();
+      const std::size_t count = w & ~kByteCountMask;
+      if ((w & kByteCountMask) != 0 && count >= 2 && count <= c_.size() - start - 4) [[likely]] {
+        VersionHeader h;
+        h.start = start;
+        h.end = start + 4 + count;
+        h.version = static_cast<std::int16_t>(Cursor::be16(p + 4));
+        c_.advance(6);
+        if ((static_cast<std::uint16_t>(h.version) & kMemberWise) != 0) [[unlikely]] member_wise(cls);
+        return h;
+      }
+    }
+    return version_header_slow(cls);
+  }
+
+  [[gnu::noinline]] VersionHeader version_header_slow(std::string_view cls) {
     VersionHeader h;
     const std::size_t start = c_.pos();
     h.start = start;
@@ -64,40 +96,57 @@ class ObjectStream {
     if ((w & kByteCountMask) != 0) {
       c_.skip(4);
       const std::size_t count = w & ~kByteCountMask;
-      if (count < 2 || count > c_.size() - start - 4) {
-        c_.fail_corrupt("byte count " + std::to_string(count) + " of " + std::string(cls) +
-                        " does not fit the record");
+      if (count < 2 || count > c_.size() - start - 4) [[unlikely]] {
+        bad_byte_count(count, cls);
         return h;
       }
       h.end = start + 4 + count;
-    } else {
-      c_.fail(ErrorKind::kUnsupportedVersion,
-              std::string(cls) + " streamed without a byte count (pre-ROOT-3 format)");
+    } else [[unlikely]] {
+      no_byte_count(cls);
       return h;
     }
     h.version = c_.i16();
-    if ((static_cast<std::uint16_t>(h.version) & kMemberWise) != 0) {
-      c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " streamed member-wise");
-    }
+    if ((static_cast<std::uint16_t>(h.version) & kMemberWise) != 0) [[unlikely]] member_wise(cls);
     return h;
   }
 
-  void end_object(const VersionHeader& h) {
-    if (!c_.ok() || h.end == kNoEnd) return;
-    if (c_.pos() > h.end) {
-      c_.fail_corrupt("object overran its byte count (end " + std::to_string(h.end) + ")");
-      return;
-    }
+  [[gnu::cold, gnu::noinline]] void bad_byte_count(std::size_t count, std::string_view cls) {
+    c_.fail_corrupt("byte count " + std::to_string(count) + " of " + std::string(cls) + " does not fit the record");
+  }
+  [[gnu::cold, gnu::noinline]] void no_byte_count(std::string_view cls) {
+    c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " streamed without a byte count (pre-ROOT-3 format)");
+  }
+  [[gnu::cold, gnu::noinline]] void member_wise(std::string_view cls) {
+    c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " streamed member-wise");
+  }
+  [[gnu::cold, gnu::noinline]] void overran(const VersionHeader& h) {
+    c_.fail_corrupt("object overran its byte count (end " + std::to_string(h.end) + ")");
+  }
+
+  // (After a failure the cursor sits at 0 with nothing left, so the seek is a no-op.)
+  [[gnu::always_inline]] void end_object(const VersionHeader& h) {
+    if (h.end == kNoEnd) return;
+    if (c_.pos() > h.end) [[unlikely]] return overran(h);
     c_.seek(h.end);
   }
 
-  void unsupported(std::string_view cls, const VersionHeader& h) {
+  [[gnu::cold, gnu::noinline]] void unsupported(std::string_view cls, const VersionHeader& h) {
     c_.fail(ErrorKind::kUnsupportedVersion, std::string(cls) + " class version " + std::to_string(h.version) +
                                                 " is not supported (object at byte " + std::to_string(h.start) +
                                                 " of the record)");
   }
 
-  void tobject() {
+  [[gnu::always_inline]] void tobject() {
+    if (const std::byte* p = c_.peek(10)) [[likely]] {
+      if ((Cursor::be16(p) & kByteCountMask >> 16) == 0) [[likely]] {
+        c_.advance(10);
+        if ((Cursor::be32(p + 6) & kIsReferenced) != 0) c_.skip(2);  // process id
+        return;
+      }
+    }
+    tobject_slow();
+  }
+  [[gnu::noinline]] void tobject_slow() {
     const auto version = c_.u16();
     if ((version & kByteCountMask >> 16) != 0) c_.skip(4);
     c_.skip(4);  // fUniqueID
@@ -105,7 +154,7 @@ class ObjectStream {
     if ((bits & kIsReferenced) != 0) c_.skip(2);  // process id
   }
 
-  void tnamed(std::string_view& name, std::string_view& title) {
+  [[gnu::always_inline]] void tnamed(std::string_view& name, std::string_view& title) {
     const VersionHeader h = version_header("TNamed");
     if (!c_.ok()) return;
     tobject();
@@ -115,7 +164,7 @@ class ObjectStream {
   }
 
   // TAttLine / TAttFill / TAttMarker: nothing we need, skipped by byte count.
-  void skip_versioned(std::string_view cls) {
+  [[gnu::always_inline]] void skip_versioned(std::string_view cls) {
     const VersionHeader h = version_header(cls);
     end_object(h);
   }
@@ -124,11 +173,25 @@ class ObjectStream {
   std::int64_t double_count(std::string_view what) {
     const double d = c_.f64();
     if (!c_.ok()) return 0;
-    if (!std::isfinite(d) || d < 0 || d > 9.0e15 || d != std::floor(d)) {
-      c_.fail_corrupt(std::string(what) + " is not a count (" + std::to_string(d) + ")");
+    if (!std::isfinite(d) || d < 0 || d > 9.0e15 || d != std::floor(d)) [[unlikely]] {
+      not_a_count(what, d);
       return 0;
     }
     return static_cast<std::int64_t>(d);
+  }
+
+  [[gnu::cold, gnu::noinline]] void not_a_count(std::string_view what, double d) {
+    c_.fail_corrupt(std::string(what) + " is not a count (" + std::to_string(d) + ")");
+  }
+  [[gnu::cold, gnu::noinline]] void fail_message(ErrorKind kind, const char* message) { c_.fail(kind, message); }
+  [[gnu::cold, gnu::noinline]] void bad_object_count(std::size_t count) {
+    c_.fail_corrupt("object byte count " + std::to_string(count) + " does not fit the record");
+  }
+  [[gnu::cold, gnu::noinline]] void unknown_class_tag(std::uint32_t ref) {
+    c_.fail_corrupt("reference to an unknown class tag " + std::to_string(ref));
+  }
+  [[gnu::cold, gnu::noinline]] void bad_array_count(std::int32_t n) {
+    c_.fail_corrupt("TObjArray of " + std::to_string(n) + " elements does not fit the record");
   }
 
   std::uint32_t map_key(std::size_t pos) const {
@@ -137,7 +200,7 @@ class ObjectStream {
 
   // TBufferFile::ReadObjectAny, as uproot's read_object_any: byte count, then a class tag
   // (new class name or reference to an earlier one) or an object reference.
-  ObjectTag object_tag() {
+  [[gnu::always_inline]] ObjectTag object_tag() {
     ObjectTag t;
     t.start = c_.pos();
     const std::uint32_t w = c_.u32();
@@ -148,8 +211,8 @@ class ObjectStream {
     if ((w & kByteCountMask) != 0 && w != kNewClassTag) {
       counted = true;
       const std::size_t count = w & ~kByteCountMask;
-      if (count < 4 || count > c_.size() - t.start - 4) {
-        c_.fail_corrupt("object byte count " + std::to_string(count) + " does not fit the record");
+      if (count < 4 || count > c_.size() - t.start - 4) [[unlikely]] {
+        bad_object_count(count);
         return t;
       }
       t.end = t.start + 4 + count;
@@ -161,8 +224,8 @@ class ObjectStream {
       t.ref = tag;
       return t;
     }
-    if (!counted) {
-      c_.fail(ErrorKind::kUnsupportedVersion, "object without a byte count (pre-ROOT-3 streaming)");
+    if (!counted) [[unlikely]] {
+      fail_message(ErrorKind::kUnsupportedVersion, "object without a byte count (pre-ROOT-3 streaming)");
       return t;
     }
     if (tag == kNewClassTag) {
@@ -174,8 +237,8 @@ class ObjectStream {
       const std::uint32_t ref = tag & ~kClassMask;
       auto it = std::lower_bound(classes_.begin(), classes_.end(), ref,
                                  [](const auto& p, std::uint32_t k) { return p.first < k; });
-      if (it == classes_.end() || it->first != ref) {
-        c_.fail_corrupt("reference to an unknown class tag " + std::to_string(ref));
+      if (it == classes_.end() || it->first != ref) [[unlikely]] {
+        unknown_class_tag(ref);
         return t;
       }
       t.cls = it->second;
@@ -185,12 +248,12 @@ class ObjectStream {
   }
 
   // Moves past an object found by object_tag() (no-op for null and plain references).
-  void skip_object(const ObjectTag& t) {
+  [[gnu::always_inline]] void skip_object(const ObjectTag& t) {
     if (c_.ok() && t.end != kNoEnd) c_.seek(t.end);
   }
 
   // Header of a TObjArray (or a TList-less collection): returns its element count.
-  std::size_t obj_array_header(VersionHeader& h) {
+  [[gnu::always_inline]] std::size_t obj_array_header(VersionHeader& h) {
     h = version_header("TObjArray");
     if (!c_.ok()) return 0;
     if (h.version > 2) tobject();
@@ -198,8 +261,8 @@ class ObjectStream {
     const std::int32_t n = c_.i32();
     (void)c_.i32();  // fLowerBound
     if (!c_.ok()) return 0;
-    if (n < 0 || static_cast<std::size_t>(n) > c_.remaining() / 4) {
-      c_.fail_corrupt("TObjArray of " + std::to_string(n) + " elements does not fit the record");
+    if (n < 0 || static_cast<std::size_t>(n) > c_.remaining() / 4) [[unlikely]] {
+      bad_array_count(n);
       return 0;
     }
     return static_cast<std::size_t>(n);

@@ -28,7 +28,7 @@ struct TreeParseOptions {
 // `tree` point into *buffer, which must contain `payload`. Errors: kUnsupportedVersion (a
 // class version the reader does not know), kCorrupt (anything inconsistent). When it failed
 // for want of a StreamerInfo, *wants_streamer_info is set: retry with opts.infos.
-[[nodiscard]] Status parse_tree(std::shared_ptr<const std::vector<std::byte>> buffer,
+[[nodiscard]] Status parse_tree(std::shared_ptr<const std::byte[]> buffer,
                                 std::span<const std::byte> payload, std::uint32_t keylen,
                                 std::string_view key_class, std::string_view what, TreeInfo& tree,
                                 const TreeParseOptions& opts = {}, bool* wants_streamer_info = nullptr);

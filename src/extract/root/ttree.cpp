@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -441,7 +442,9 @@ class TreeParser : private ObjectStream {
 
   // --- branches ------------------------------------------------------------------------
 
-  static bool is_branch_class(std::string_view cls) { return cls.starts_with("TBranch"); }
+  static bool is_branch_class(std::string_view cls) {
+    return cls.size() >= 7 && std::memcmp(cls.data(), "TBranch", 7) == 0;
+  }
 
   // Decodes a TObjArray of branches; its elements' indices end up contiguous in
   // t_.child_index, appended after any nested arrays. Returns (begin, count) there.
@@ -493,6 +496,12 @@ class TreeParser : private ObjectStream {
   std::pair<std::uint32_t, std::uint32_t> pop_slice(std::size_t base, std::vector<std::uint32_t>& pool) {
     const auto begin = static_cast<std::uint32_t>(pool.size());
     const auto count = static_cast<std::uint32_t>(stack_.size() - base);
+    if (count == 0) return {begin, 0};
+    if (count == 1) {
+      pool.push_back(stack_.back());
+      stack_.pop_back();
+      return {begin, 1};
+    }
     pool.insert(pool.end(), stack_.begin() + static_cast<std::ptrdiff_t>(base), stack_.end());
     stack_.resize(base);
     return {begin, count};
@@ -579,18 +588,25 @@ class TreeParser : private ObjectStream {
     if (v > 7) skip_versioned("TAttFill");
     std::uint32_t max_baskets = 0;
     if (v >= 10) {
-      b.compress = c_.i32();
-      c_.skip(2 * 4);  // fBasketSize, fEntryOffsetLen
-      b.write_basket = c_.i32();
-      (void)c_.i64();  // fEntryNumber
+      // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber (i64)
+      if (const std::byte* p = c_.take(24)) {
+        b.compress = static_cast<std::int32_t>(Cursor::be32(p));
+        b.write_basket = static_cast<std::int32_t>(Cursor::be32(p + 12));
+      }
       if (v >= 13) skip_versioned("ROOT::TIOFeatures");
-      (void)c_.i32();  // fOffset
-      max_baskets = c_.u32();
-      b.split_level = c_.i32();
-      b.entries = c_.i64();
-      if (v >= 11) b.first_entry = c_.i64();
-      b.tot_bytes = c_.i64();
-      b.zip_bytes = c_.i64();
+      // fOffset, fMaxBaskets, fSplitLevel, fEntries, [fFirstEntry,] fTotBytes, fZipBytes
+      if (const std::byte* p = c_.take(v >= 11 ? 44 : 36)) {
+        max_baskets = Cursor::be32(p + 4);
+        b.split_level = static_cast<std::int32_t>(Cursor::be32(p + 8));
+        b.entries = static_cast<std::int64_t>(Cursor::be64(p + 12));
+        std::size_t q = 20;
+        if (v >= 11) {
+          b.first_entry = static_cast<std::int64_t>(Cursor::be64(p + 20));
+          q = 28;
+        }
+        b.tot_bytes = static_cast<std::int64_t>(Cursor::be64(p + q));
+        b.zip_bytes = static_cast<std::int64_t>(Cursor::be64(p + q + 8));
+      }
     } else {
       // TBranch::Streamer, "process old versions before automatic schema evolution".
       b.compress = c_.i32();
@@ -707,7 +723,7 @@ class TreeParser : private ObjectStream {
 
   // --- leaves --------------------------------------------------------------------------
 
-  static bool is_leaf_class(std::string_view cls) { return cls.starts_with("TLeaf"); }
+  static bool is_leaf_class(std::string_view cls) { return cls.size() >= 5 && std::memcmp(cls.data(), "TLeaf", 5) == 0; }
 
   std::pair<std::uint32_t, std::uint32_t> leaf_array(int depth) {
     VersionHeader h;
@@ -768,11 +784,13 @@ class TreeParser : private ObjectStream {
       generic_leaf_base(*sc, l, depth);
     } else if (c_.ok()) {
       tnamed(l.name, l.title);
-      l.len = c_.i32();
-      l.len_type = c_.i32();
-      (void)c_.i32();  // fOffset
-      l.is_range = c_.u8() != 0;
-      l.is_unsigned = c_.u8() != 0;
+      // fLen, fLenType, fOffset, fIsRange, fIsUnsigned
+      if (const std::byte* p = c_.take(14)) {
+        l.len = static_cast<std::int32_t>(Cursor::be32(p));
+        l.len_type = static_cast<std::int32_t>(Cursor::be32(p + 4));
+        l.is_range = p[12] != std::byte{0};
+        l.is_unsigned = p[13] != std::byte{0};
+      }
       leaf_count(l, depth);
     }
     end_object(base);
@@ -814,7 +832,7 @@ class TreeParser : private ObjectStream {
 
 }  // namespace
 
-Status parse_tree(std::shared_ptr<const std::vector<std::byte>> buffer,
+Status parse_tree(std::shared_ptr<const std::byte[]> buffer,
                   std::span<const std::byte> payload, std::uint32_t keylen,
                   std::string_view key_class, std::string_view what, TreeInfo& tree,
                   const TreeParseOptions& opts, bool* wants_streamer_info) {

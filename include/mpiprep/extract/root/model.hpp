@@ -154,7 +154,7 @@ struct TreeInfo {
   bool used_streamer_info = false;  // decoded (partly) from the file's StreamerInfo
 
   // Owns the bytes that the string views above (and `record`) point into.
-  std::shared_ptr<const std::vector<std::byte>> buffer;
+  std::shared_ptr<const std::byte[]> buffer;
   std::span<const std::byte> record;  // the uncompressed record payload (after the key)
 
   [[nodiscard]] std::span<const std::uint32_t> children(const BranchInfo& b) const {
