@@ -110,14 +110,14 @@ class Cursor {
     return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
   }
 
-  std::uint8_t u8() { return get<std::uint8_t, true>(); }
-  std::uint16_t u16() { return get<std::uint16_t, true>(); }
-  std::uint32_t u32() { return get<std::uint32_t, true>(); }
-  std::uint64_t u64() { return get<std::uint64_t, true>(); }
-  std::int16_t i16() { return static_cast<std::int16_t>(u16()); }
-  std::int32_t i32() { return static_cast<std::int32_t>(u32()); }
-  std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
-  double f64() { return std::bit_cast<double>(u64()); }
+  [[gnu::always_inline]] std::uint8_t u8() { return get<std::uint8_t, true>(); }
+  [[gnu::always_inline]] std::uint16_t u16() { return get<std::uint16_t, true>(); }
+  [[gnu::always_inline]] std::uint32_t u32() { return get<std::uint32_t, true>(); }
+  [[gnu::always_inline]] std::uint64_t u64() { return get<std::uint64_t, true>(); }
+  [[gnu::always_inline]] std::int16_t i16() { return static_cast<std::int16_t>(u16()); }
+  [[gnu::always_inline]] std::int32_t i32() { return static_cast<std::int32_t>(u32()); }
+  [[gnu::always_inline]] std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
+  [[gnu::always_inline]] double f64() { return std::bit_cast<double>(u64()); }
   [[gnu::always_inline]] std::uint32_t peek_u32() {
     if (remaining() < 4) return 0;
     return load<std::uint32_t, true>(pos_);
