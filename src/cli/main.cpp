@@ -18,6 +18,7 @@
 #include "mpiprep/comm/mpi_communicator.hpp"
 #include "mpiprep/core/log.hpp"
 #include "mpiprep/io/file_system.hpp"
+#include "jobscript_command.hpp"
 
 namespace {
 
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
   auto* verify = cc->add_subcommand("verify", "Check structure and checksum (exit 0 valid, 1 not)");
   verify->add_option("cache", cache_file, "Cache file")->required();
 
+  cli::JobScriptCommand jobscript;
+  cli::add_jobscript_command(app, jobscript);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -141,6 +145,7 @@ int main(int argc, char** argv) {
     }
     if (show->parsed()) return cli::run_cache_show(cache_file, cache_json, std::cout, std::cerr);
     if (verify->parsed()) return cli::run_cache_verify(cache_file, std::cout, std::cerr);
+    if (jobscript.app->parsed()) return cli::run_jobscript_command(jobscript);
   } catch (const FatalError& e) {
     std::cerr << "mpiprep: " << e.what() << '\n';
     return e.exit_code();
