@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The job templates on real schedulers (ctest label `scheduler`): installs single-node Slurm and
+# Son of Grid Engine if missing, starts their daemons, renders the templates with
+# `mpiprep jobscript`, submits a real scan of tests/data with srun --mpi=pmix and with mpirun on
+# Slurm and as a `-pe mpi` job on Grid Engine, waits (bounded), checks each job's exit code, the
+# cache (`mpiprep cache verify`), the preprocessed fileset, the failures and the per-job report,
+# then stops every daemon it started.
+# Usage: tests/scheduler/run.sh --mpiprep PATH [slurm] [uge]
+# Exit 0 passed, 77 skipped (the reason is printed), anything else failed.
+# Needs MPIPREP_SCHEDULER_TESTS=1: it installs packages and starts root daemons.
+set -euo pipefail
+D=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$D/../.." && pwd)
+MPIPREP=
+which=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --mpiprep) MPIPREP=$(realpath "$2"); shift 2 ;;
+    slurm|uge) which+=("$1"); shift ;;
+    *) echo "usage: $0 --mpiprep PATH [slurm] [uge]" >&2; exit 2 ;;
+  esac
+done
+[[ ${#which[@]} -gt 0 ]] || which=(slurm uge)
+[[ -x $MPIPREP ]] || { echo "run.sh: --mpiprep PATH to the built binary is required" >&2; exit 2; }
+skip() { echo "SKIPPED scheduler tests: $*"; exit 77; }
+if [[ ${MPIPREP_SCHEDULER_TESTS:-0} != 1 ]]; then
+  skip "they install packages and start root daemons; set MPIPREP_SCHEDULER_TESTS=1 (.ci/run does)"
+fi
+[[ $(id -u) -eq 0 ]] || skip "not root (the test daemons run as root)"
+"$D/install-packages.sh" || skip "scheduler packages cannot be installed (see above)"
+
+source "$ROOT/scripts/env.sh"
+work=$(mktemp -d /tmp/mpiprep-sched-XXXXXX)
+export STATE=$work/state
+started_slurm=0 started_uge=0
+cleanup() {
+  local rc=$?
+  [[ $started_slurm == 1 ]] && "$D/slurm-stop.sh"
+  [[ $started_uge == 1 ]] && "$D/gridengine-stop.sh"
+  if [[ $rc -ne 0 ]]; then
+    echo "--- job logs ($work)"; tail -n 30 "$work"/*.log 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+t0=$(date +%s)
+step() { echo "[$(( $(date +%s) - t0 ))s] $*"; }
+
+# The example fileset with absolute paths, so the job's working directory does not matter.
+python3 - "$ROOT/examples/fileset.json" "$ROOT" "$work/fileset.json" <<'PY'
+import json, os, sys
+src, root, dst = sys.argv[1:]
+fs = json.load(open(src))
+def fix(p): return p if os.path.isabs(p) else os.path.join(root, p)
+for name, d in fs.items():
+    if isinstance(d, list):
+        fs[name] = [fix(p) for p in d]
+    elif isinstance(d.get("files"), list):
+        d["files"] = [fix(p) for p in d["files"]]
+    else:
+        d["files"] = {fix(p): o for p, o in d["files"].items()}
+json.dump(fs, open(dst, "w"), indent=1)
+PY
+
+render() {  # scheduler name launcher -> $work/name.job
+  "$MPIPREP" jobscript --scheduler "$1" --ranks 2 --time 00:10:00 --job-name "mpiprep-$2" \
+    --mpiprep "$MPIPREP" --cache "$work/cache.h5" --output "$work/out-$2" \
+    --reports "$work/reports" --launcher "$3" --dataset default "$work/fileset.json" \
+    > "$work/$2.job"
+}
+
+# Checks one finished job: cache valid, fileset and failures complete, the report in
+# reports/<jobid>/ with the right ranks; a later run of the same cache has no misses.
+check_job() {  # name jobid expect_warm
+  "$MPIPREP" cache verify "$work/cache.h5" >/dev/null || fail "$1: cache verify failed"
+  python3 - "$work" "$1" "$2" "$3" <<'PY' || fail "$1: outputs"
+import json, os, sys
+work, name, jobid, warm = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+out = f"{work}/out-{name}"
+pre = json.load(open(f"{out}/fileset.pre.json"))
+nfiles = sum(len(d["files"]) for d in pre.values())
+assert nfiles == 13, f"{nfiles} files in the preprocessed fileset"
+fails = json.load(open(f"{out}/failures.json"))
+assert [f["kind"] for f in fails] == ["unsupported_format"], fails
+rep_dir = f"{work}/reports/{jobid}"
+rep = json.load(open(f"{rep_dir}/report.json"))
+assert rep["ranks"] == 2, rep["ranks"]
+c = rep["counts"]
+assert c["files"] == 14, c
+if warm:
+    assert c["misses"] == 0 and c["hits"] >= 13, c
+else:
+    assert c["misses"] >= 13, c
+print(f"ok: {name} job {jobid}: 13 files, 1 failure, report {rep_dir} "
+      f"(hits {c['hits']}, misses {c['misses']}, {rep['wall_seconds']:.2f} s)")
+PY
+}
+
+slurm_job() {  # name launcher expect_warm
+  render slurm "$1" "$2"
+  local over=(); [[ $(nproc) -ge 2 ]] || over=(-O)
+  local jid state=
+  jid=$(sbatch --parsable "${over[@]}" -D "$work" -o "$work/$1-%j.log" "$work/$1.job")
+  step "slurm: submitted $1 ($2) as job $jid"
+  for _ in $(seq 300); do
+    state=$(scontrol show job "$jid" 2>/dev/null | grep -o 'JobState=[A-Z_]*' || true)
+    case $state in *COMPLETED*|*FAILED*|*CANCELLED*|*TIMEOUT*|*NODE_FAIL*|*OUT_OF_MEMORY*) break ;; esac
+    sleep 0.5
+  done
+  local ec; ec=$(scontrol show job "$jid" | grep -o ' ExitCode=[0-9:]*' || true)
+  step "slurm: job $jid $state$ec"
+  [[ $state == JobState=COMPLETED && $ec == ' ExitCode=0:0' ]] || fail "slurm job $1 $jid: $state$ec"
+  grep -q "mpiprep job: done" "$work/$1-$jid.log" || fail "slurm job $1: no 'done' in its log"
+  check_job "$1" "$jid" "$3"
+}
+
+for s in "${which[@]}"; do
+  case $s in
+    slurm)
+      step "slurm: starting daemons"
+      started_slurm=1
+      "$D/slurm-start.sh" || fail "slurm daemons did not start"
+      slurm_job srun srun 0      # cold: extracts every file
+      slurm_job mpirun mpirun 1  # warm: the cache the srun job committed
+      "$D/slurm-stop.sh"; started_slurm=0
+      step "slurm: daemons stopped" ;;
+    uge)
+      step "gridengine: starting daemons"
+      started_uge=1
+      export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
+      "$D/gridengine-start.sh" >/dev/null || fail "grid engine daemons did not start"
+      render uge uge mpirun
+      warm=0; [[ -f $work/cache.h5 ]] && warm=1
+      jid=$(cd "$work" && timeout 300 qsub -terse -sync y -pe mpi 2 -o "$work/uge.log" uge.job |
+            head -1) || fail "qsub -sync y: job failed or timed out"
+      step "gridengine: job $jid finished"
+      grep -q "mpiprep job: done" "$work/uge.log" || fail "grid engine job: no 'done' in its log"
+      check_job uge "$jid" "$warm"
+      "$D/gridengine-stop.sh"; started_uge=0
+      step "gridengine: daemons stopped" ;;
+  esac
+done
+rm -rf "$work"
+step "scheduler tests passed"
