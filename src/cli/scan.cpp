@@ -104,6 +104,26 @@ int ranks_on_node(comm::Communicator& comm, const std::string& host) {
   return c;
 }
 
+// Collective. Every rank's host, cpuset, cores, NUMA nodes and threads, on rank 0 (empty
+// elsewhere), for the report's placement header.
+std::vector<topo::RankPlacement> gather_placement(comm::Communicator& comm,
+                                                  const topo::Topology& t, int threads) {
+  const std::string wire = topo::encode(topo::placement(t, comm.rank(), threads));
+  comm::Bytes mine(wire.size());
+  std::memcpy(mine.data(), wire.data(), wire.size());
+  auto all = comm.gather(mine, 0);
+  std::vector<topo::RankPlacement> out;
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    auto p = topo::decode({reinterpret_cast<const char*>(all[r].data()), all[r].size()});
+    if (p.ok()) {
+      out.push_back(std::move(p).value());
+    } else {
+      log::warn("scan", fmt::format("rank {}: {}", r, p.error().message));
+    }
+  }
+  return out;
+}
+
 FileMeta stat_failure(const survey::SurveyEntry& e) {
   FileMeta m;
   m.path = e.path;
@@ -148,6 +168,10 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   const int node_ranks = ranks_on_node(comm, topology.hostname);
   const int nodes = nodes_in(comm, topology.hostname);
   const int threads = topo::threads_per_rank(topology, node_ranks, opt.threads);
+  const auto placements = gather_placement(comm, topology, threads);
+  if (root) {
+    for (const auto& w : topo::summarize(placements).warnings) log::warn("placement", w);
+  }
 
   // ---- 1. inputs (rank 0) ------------------------------------------------------------------
   fileset::Fileset files;
@@ -451,6 +475,15 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     info.nodes = nodes;
     info.threads_per_rank = threads;
     info.binding = topology.binding;
+    info.threads_reason = topo::threads_reason(topology, node_ranks, opt.threads);
+    const auto summary = topo::summarize(placements);
+    info.placement = summary.hosts;
+    info.placement_warnings = summary.warnings;
+    for (const auto& p : placements) {
+      info.placement_ranks.push_back({{"rank", p.rank}, {"host", p.host}, {"cpuset", p.cpuset},
+                                      {"binding", p.binding}, {"cores", p.cores},
+                                      {"numa", p.numa}, {"threads", p.threads}});
+    }
     report::Counts counts;
     counts.files = out.files;
     counts.hits = out.hits;

@@ -201,6 +201,28 @@ std::vector<FormatStats> extraction_stats(const RunTimings& t) {
   return out;
 }
 
+namespace {
+
+// The header lines on placement (threads chosen, ranks per host, warnings).
+std::string render_placement_text(const RunInfo& info) {
+  std::string out;
+  if (!info.threads_reason.empty()) out += fmt::format("@ Threads      : {}\n", info.threads_reason);
+  for (const auto& line : info.placement) out += fmt::format("@ Placement    : {}\n", line);
+  for (const auto& w : info.placement_warnings) out += fmt::format("@ WARNING      : {}\n", w);
+  return out;
+}
+
+OrderedJson render_placement_json(const RunInfo& info) {
+  OrderedJson p = OrderedJson::object();
+  p["threads_reason"] = info.threads_reason;
+  p["hosts"] = info.placement;
+  p["warnings"] = info.placement_warnings;
+  p["ranks"] = info.placement_ranks;
+  return p;
+}
+
+}  // namespace
+
 std::string render_text(const RunInfo& info, const Counts& counts, const RunTimings& t) {
   const Numbers num;
   const double wall = info.wall_seconds();
@@ -210,6 +232,7 @@ std::string render_text(const RunInfo& info, const Counts& counts, const RunTimi
   out += fmt::format("@ Ranks        : {} on {}, {}/rank, bind={}\n", info.ranks,
                      plural(info.nodes, "node", "nodes"),
                      plural(info.threads_per_rank, "thread", "threads"), info.binding);
+  out += render_placement_text(info);
   const double miss_pct =
       counts.files > 0 ? 100.0 * static_cast<double>(counts.misses) / static_cast<double>(counts.files)
                        : 0.0;
@@ -258,6 +281,7 @@ nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, co
   j["nodes"] = info.nodes;
   j["threads_per_rank"] = info.threads_per_rank;
   j["binding"] = info.binding;
+  j["placement"] = render_placement_json(info);
 
   OrderedJson c = OrderedJson::object();
   c["files"] = counts.files;

@@ -116,6 +116,12 @@ struct RunInfo {
   int threads_per_rank = 1;
   std::string binding = "none";
   bool utc = false;  // print times in UTC instead of local time
+  // Where the ranks ran (the CLI fills these from topo::summarize): why this many threads, one
+  // line per host, warnings (unbound ranks, oversubscribed cores) and every rank's placement.
+  std::string threads_reason;
+  std::vector<std::string> placement;
+  std::vector<std::string> placement_warnings;
+  nlohmann::ordered_json placement_ranks = nlohmann::ordered_json::array();
 
   [[nodiscard]] double wall_seconds() const;
 };
