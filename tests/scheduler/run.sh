@@ -65,34 +65,37 @@ PY
 render() {  # scheduler name launcher -> $work/name.job
   "$MPIPREP" jobscript --scheduler "$1" --ranks 2 --time 00:10:00 --job-name "mpiprep-$2" \
     --mpiprep "$MPIPREP" --cache "$work/cache.h5" --output "$work/out-$2" \
-    --reports "$work/reports" --launcher "$3" --dataset default "$work/fileset.json" \
+    --reports "$work/reports-$1" --launcher "$3" --dataset default "$work/fileset.json" \
     > "$work/$2.job"
 }
 
 # Checks one finished job: cache valid, fileset and failures complete, the report in
 # reports/<jobid>/ with the right ranks; a later run of the same cache has no misses.
-check_job() {  # name jobid expect_warm
+check_job() {  # scheduler name jobid expect_warm
   "$MPIPREP" cache verify "$work/cache.h5" >/dev/null || fail "$1: cache verify failed"
-  python3 - "$work" "$1" "$2" "$3" <<'PY' || fail "$1: outputs"
+  python3 - "$work" "$1" "$2" "$3" "$4" <<'PY' || fail "$2: outputs"
 import json, os, sys
-work, name, jobid, warm = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+work, sched, name, jobid, warm = sys.argv[1:5] + [sys.argv[5] == "1"]
 out = f"{work}/out-{name}"
 pre = json.load(open(f"{out}/fileset.pre.json"))
 nfiles = sum(len(d["files"]) for d in pre.values())
 assert nfiles == 13, f"{nfiles} files in the preprocessed fileset"
 fails = json.load(open(f"{out}/failures.json"))
 assert [f["kind"] for f in fails] == ["unsupported_format"], fails
-rep_dir = f"{work}/reports/{jobid}"
+rep_dir = f"{work}/reports-{sched}/{jobid}"
 rep = json.load(open(f"{rep_dir}/report.json"))
 assert rep["ranks"] == 2, rep["ranks"]
 c = rep["counts"]
 assert c["files"] == 14, c
+pl = rep["placement"]
+assert len(pl["ranks"]) == 2 and pl["hosts"] and pl["threads_reason"], pl
 if warm:
     assert c["misses"] == 0 and c["hits"] >= 13, c
 else:
     assert c["misses"] >= 13, c
 print(f"ok: {name} job {jobid}: 13 files, 1 failure, report {rep_dir} "
-      f"(hits {c['hits']}, misses {c['misses']}, {rep['wall_seconds']:.2f} s)")
+      f"(hits {c['hits']}, misses {c['misses']}, {rep['wall_seconds']:.2f} s; "
+      f"{pl['hosts'][0]}; warnings: {pl['warnings'] or 'none'})")
 PY
 }
 
@@ -111,7 +114,7 @@ slurm_job() {  # name launcher expect_warm
   step "slurm: job $jid $state$ec"
   [[ $state == JobState=COMPLETED && $ec == ' ExitCode=0:0' ]] || fail "slurm job $1 $jid: $state$ec"
   grep -q "mpiprep job: done" "$work/$1-$jid.log" || fail "slurm job $1: no 'done' in its log"
-  check_job "$1" "$jid" "$3"
+  check_job slurm "$1" "$jid" "$3"
 }
 
 for s in "${which[@]}"; do
@@ -135,7 +138,7 @@ for s in "${which[@]}"; do
             head -1) || fail "qsub -sync y: job failed or timed out"
       step "gridengine: job $jid finished"
       grep -q "mpiprep job: done" "$work/uge.log" || fail "grid engine job: no 'done' in its log"
-      check_job uge "$jid" "$warm"
+      check_job uge uge "$jid" "$warm"
       "$D/gridengine-stop.sh"; started_uge=0
       step "gridengine: daemons stopped" ;;
   esac
