@@ -351,6 +351,8 @@ def main():
     ap.add_argument("--slow-repeat", type=int, default=1,
                     help="runs for cold scans and the h5py peer when N > --slow-above")
     ap.add_argument("--slow-above", type=int, default=20000)
+    ap.add_argument("--peer-max", type=int, default=10**9,
+                    help="largest N for which the h5py peer runs at all (it takes ~25 min at 10^5)")
     ap.add_argument("--peer2-max", type=int, default=20000,
                     help="largest N for which the 2-process h5py peer runs")
     ap.add_argument("--threads", type=int, default=0, help="mpiprep --threads (0 = its default)")
@@ -411,8 +413,11 @@ def main():
         if drop:
             res["warm1_cold"] = b.scan("warm np=1 caches dropped", 1, [files_dir], kw, False, True,
                                        run_dir)
-        res["peer1"] = b.peer("h5py 1p", 1, files_dir, slow, drop)
-        if n <= a.peer2_max:
+        if n <= a.peer_max:
+            res["peer1"] = b.peer("h5py 1p", 1, files_dir, slow, drop)
+        else:
+            log("N=%d: h5py peer skipped (--peer-max %d)" % (n, a.peer_max))
+        if n <= min(a.peer2_max, a.peer_max):
             res["peer2"] = b.peer("h5py 2p", 2, files_dir, slow, drop)
         for key in ("warm1", "warm2", "warm1_list"):
             c = res[key].get("summary", {}).get("counts", {})

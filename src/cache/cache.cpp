@@ -120,6 +120,80 @@ FileMeta Cache::Impl::materialize(Slot s) const {
   return rec_to_meta(overlay[static_cast<std::size_t>(~s)].rec, pool);
 }
 
+FileMeta Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilter keep, const void* ctx) const {
+  FileMeta m;
+  if (s < 0) {
+    const FileRec& rec = overlay[static_cast<std::size_t>(~s)].rec;
+    m.path = rec.meta.path;
+    m.size = rec.meta.size;
+    m.mtime_ns = rec.meta.mtime_ns;
+    m.format = rec.meta.format;
+    m.uuid = rec.meta.uuid;
+    m.compression = rec.meta.compression;
+    m.error_kind = rec.meta.error_kind;
+    m.error_message = rec.meta.error_message;
+    m.extract_seconds = rec.meta.extract_seconds;
+    m.bytes_read = rec.meta.bytes_read;
+    m.rank = rec.meta.rank;
+    for (const auto& o : rec.objects) {
+      if (!keep(ctx, o.meta.path, o.meta.kind)) continue;
+      ObjectMeta& om = m.objects.emplace_back();
+      om.path = o.meta.path;
+      om.kind = o.meta.kind;
+      om.title = o.meta.title;
+      om.cycle = o.meta.cycle;
+      om.num_entries = o.meta.num_entries;
+      om.n_columns_total = o.meta.n_columns_total;
+      om.clusters = o.meta.clusters;
+      om.shape = o.meta.shape;
+      om.maxshape = o.meta.maxshape;
+      om.chunks = o.meta.chunks;
+      om.dtype = o.meta.dtype;
+      om.layout = o.meta.layout;
+      om.error_kind = o.meta.error_kind;
+      om.error_message = o.meta.error_message;
+    }
+    return m;
+  }
+  const Tables& t = base;
+  const auto& fi = t.files;
+  const auto row = static_cast<std::size_t>(s);
+  m.path = fi.path.at(row);
+  m.size = fi.size[row];
+  m.mtime_ns = fi.mtime_ns[row];
+  m.format = static_cast<FileFormat>(fi.format[row]);
+  m.uuid = fi.uuid.at(row);
+  m.compression = fi.compression.at(row);
+  m.error_kind = static_cast<ErrorKind>(fi.error_kind[row]);
+  m.error_message = fi.error_message.at(row);
+  m.extract_seconds = fi.extract_seconds[row];
+  m.bytes_read = fi.bytes_read[row];
+  m.rank = fi.rank[row];
+  const auto& ob = t.objects;
+  for (auto j = fi.object_offsets[row]; j < fi.object_offsets[row + 1]; ++j) {
+    const std::string_view opath = ob.path.at(j), okind = ob.kind.at(j);
+    if (!keep(ctx, opath, okind)) continue;
+    ObjectMeta& om = m.objects.emplace_back();
+    om.path = opath;
+    om.kind = okind;
+    om.title = ob.title.at(j);
+    om.cycle = ob.cycle[j];
+    om.num_entries = ob.num_entries[j];
+    om.n_columns_total = ob.n_columns_total[j];
+    om.clusters.assign(t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j]),
+                       t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j + 1]));
+    auto sh = ob.shape.at(j), mx = ob.maxshape.at(j), ch = ob.chunks.at(j);
+    om.shape.assign(sh.begin(), sh.end());
+    om.maxshape.assign(mx.begin(), mx.end());
+    om.chunks.assign(ch.begin(), ch.end());
+    om.dtype = ob.dtype.at(j);
+    om.layout = ob.layout.at(j);
+    om.error_kind = static_cast<ErrorKind>(ob.error_kind[j]);
+    om.error_message = ob.error_message.at(j);
+  }
+  return m;
+}
+
 void Cache::Impl::rebuild_index() {
   index.clear();
   index.reserve(base.files.rows() + overlay.size());
@@ -236,6 +310,16 @@ std::optional<FileMeta> Cache::lookup(std::string_view path, std::int64_t size,
   if (impl_->verdict(it->second, size, mtime_ns, options_hash) != Verdict::kHit)
     return std::nullopt;
   return impl_->materialize(it->second);
+}
+
+std::optional<FileMeta> Cache::lookup_brief(std::string_view path, std::int64_t size,
+                                            std::int64_t mtime_ns, std::uint64_t options_hash,
+                                            ObjectFilter keep, const void* ctx) const {
+  auto it = impl_->index.find(path);
+  if (it == impl_->index.end()) return std::nullopt;
+  if (impl_->verdict(it->second, size, mtime_ns, options_hash) != Verdict::kHit)
+    return std::nullopt;
+  return impl_->materialize_brief(it->second, keep, ctx);
 }
 
 Classification Cache::classify(std::span<const SurveyEntry> entries,

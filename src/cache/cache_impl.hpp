@@ -42,6 +42,9 @@ struct Cache::Impl {
   [[nodiscard]] Verdict verdict(Slot s, std::int64_t size, std::int64_t mtime_ns,
                                 std::uint64_t options_hash) const;
   [[nodiscard]] FileMeta materialize(Slot s) const;
+  // The file's fields and only the objects `keep` accepts, without columns, filters and
+  // attributes; straight from the tables (no FileRec in between).
+  [[nodiscard]] FileMeta materialize_brief(Slot s, Cache::ObjectFilter keep, const void* ctx) const;
   // Record for a slot, schema ids in `pool`'s numbering.
   [[nodiscard]] FileRec record(Slot s) const;
 

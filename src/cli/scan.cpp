@@ -282,7 +282,17 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     }
     for (std::size_t k = 0; k < keys.size(); ++k) {
       if (verdicts[k] == cache::Verdict::kHit) {
-        auto hit = store->lookup(keys[k].path, keys[k].size, keys[k].mtime_ns, options_hash);
+        // Only the objects the output looks at: materializing whole files (columns, filters,
+        // attributes of every object) was most of a warm run's time and memory.
+        const auto& spec = files.files[key_spec[k]];
+        std::optional<std::string_view> want;
+        if (spec.object_path) want = *spec.object_path;
+        auto keep = [](const void* ctx, std::string_view path, std::string_view kind) {
+          return object_needed_for(*static_cast<const std::optional<std::string_view>*>(ctx),
+                                   path, kind);
+        };
+        auto hit = store->lookup_brief(keys[k].path, keys[k].size, keys[k].mtime_ns,
+                                       options_hash, keep, &want);
         if (hit) {
           metas.emplace(keys[k].path, std::move(*hit));
           ++out.hits;

@@ -57,4 +57,19 @@ const ObjectMeta* FileMeta::first_tree() const {
   return nullptr;
 }
 
+bool object_needed_for(std::optional<std::string_view> object_path, std::string_view path,
+                       std::string_view kind) noexcept {
+  if (!object_path) return kind == "TTree" || kind == "RNTuple";
+  const std::string_view want = strip_slashes(*object_path);
+  if (want.empty()) return true;  // the root group: all of it
+  // find_object() drops a ";cycle" suffix; an HDF5 name may really contain ';': keep both.
+  std::string_view bare = want;
+  if (auto semi = want.rfind(';'); semi != std::string_view::npos) bare = want.substr(0, semi);
+  const std::string_view p = strip_slashes(path);
+  auto within = [&p](std::string_view w) {
+    return p == w || (p.size() > w.size() && p.compare(0, w.size(), w) == 0 && p[w.size()] == '/');
+  };
+  return within(want) || within(bare);
+}
+
 }  // namespace mpiprep

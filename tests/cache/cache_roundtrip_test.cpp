@@ -4,6 +4,7 @@
 
 #include "cache_test_support.hpp"
 #include "mpiprep/comm/communicator.hpp"
+#include "mpiprep/output/coffea.hpp"
 
 namespace mpiprep::cache {
 namespace {
@@ -96,6 +97,94 @@ TEST_P(RoundTrip, RealMetadataFromExpectedJson) {
   EXPECT_EQ(abounds->maxshape, std::vector<std::int64_t>{-1});
   ASSERT_EQ(abounds->filters.size(), 2u);
   EXPECT_EQ(abounds->filters[1].name, "deflate");
+}
+
+// The warm path materializes hits with lookup_brief (only the objects object_needed_for keeps).
+// For every object of real files, plus no object path, the root group and a missing name, the
+// coffea resolution of the brief FileMeta must equal that of the full one, from the loaded
+// tables (base rows) and from rows put this run (overlay), with and without cluster alignment.
+TEST_P(RoundTrip, BriefLookupResolvesExactlyLikeTheFullOne) {
+  TempDir dir;
+  std::vector<FileMeta> metas = {
+      testing::expected_root_meta("nano_dy.root", "/data/nano_dy.root"),
+      testing::expected_root_meta("uproot-HZZ.root", "/data/HZZ.root"),
+      testing::expected_root_meta("uproot-nesteddirs.root", "/data/nested.root"),
+      testing::expected_root_meta("ntpl001_staff_rntuple_v1-0-0-0.root", "/data/staff.root"),
+      testing::expected_hdf5_meta("indexes_2_0.h5", "/data/indexes_2_0.h5"),
+      testing::expected_hdf5_meta("test_gold.nc", "/data/test_gold.nc"),
+      testing::expected_hdf5_meta("pylhe-testfile-hpcgen.hdf5", "/data/lhe.hdf5"),
+  };
+  Cache overlay(&testing::test_versions);
+  for (const auto& m : metas) overlay.put(m, kOpts);
+  Cache c(&testing::test_versions);
+  for (const auto& m : metas) c.put(m, kOpts);
+  Cache base = round_trip(c, dir, GetParam());
+  auto keep = [](const void* ctx, std::string_view path, std::string_view kind) {
+    return object_needed_for(*static_cast<const std::optional<std::string_view>*>(ctx), path,
+                             kind);
+  };
+  std::size_t compared = 0, kept = 0, total = 0;
+  for (const Cache* cache : {&base, &overlay}) {
+    for (const auto& m : metas) {
+      std::vector<std::optional<std::string>> wants = {std::nullopt, "/", "no/such/object"};
+      for (const auto& o : m.objects) {
+        wants.emplace_back(o.path);
+        if (o.cycle > 0) wants.emplace_back(o.path + ";" + std::to_string(o.cycle));
+      }
+      auto full = cache->lookup(m.path, m.size, m.mtime_ns, kOpts);
+      ASSERT_TRUE(full.has_value()) << m.path;
+      for (const auto& w : wants) {
+        std::optional<std::string_view> want;
+        if (w) want = *w;
+        auto brief = cache->lookup_brief(m.path, m.size, m.mtime_ns, kOpts, keep, &want);
+        ASSERT_TRUE(brief.has_value()) << m.path;
+        EXPECT_EQ(brief->uuid, m.uuid);
+        EXPECT_EQ(brief->format, m.format);
+        kept += brief->objects.size();
+        total += full->objects.size();
+        for (bool align : {false, true}) {
+          output::StepOptions so;
+          so.step_size = 7;
+          so.align_clusters = align;
+          fileset::FileSpec spec{"ds", m.path, w};
+          auto a = output::resolve(spec, *full, so);
+          auto b = output::resolve(spec, *brief, so);
+          const std::string where = m.path + " object " + (w ? *w : std::string("(none)"));
+          ASSERT_EQ(a.ok(), b.ok()) << where;
+          if (a.ok()) {
+            EXPECT_EQ(a->object_path, b->object_path) << where;
+            EXPECT_EQ(a->num_entries, b->num_entries) << where;
+            EXPECT_EQ(a->steps, b->steps) << where;
+            EXPECT_EQ(a->uuid, b->uuid) << where;
+            EXPECT_EQ(a->warnings, b->warnings) << where;
+          } else {
+            EXPECT_EQ(a.error().kind, b.error().kind) << where;
+            EXPECT_EQ(a.error().message, b.error().message) << where;
+          }
+          ++compared;
+        }
+      }
+      // No object path: a ROOT file keeps only its trees and ntuples, an HDF5 file nothing.
+      std::optional<std::string_view> none;
+      auto brief = cache->lookup_brief(m.path, m.size, m.mtime_ns, kOpts, keep, &none);
+      for (const auto& o : brief->objects) {
+        EXPECT_TRUE(o.kind == "TTree" || o.kind == "RNTuple") << o.kind;
+        EXPECT_TRUE(o.columns.empty());
+        EXPECT_TRUE(o.filters.empty());
+        EXPECT_TRUE(o.attributes.empty());
+      }
+      if (m.format == FileFormat::kHdf5) {
+        EXPECT_TRUE(brief->objects.empty()) << m.path;
+      }
+    }
+  }
+  EXPECT_GT(compared, 200u);
+  // The point of it: far fewer objects materialized than a full lookup.
+  EXPECT_LT(kept * 4, total);
+  // A miss stays a miss.
+  std::optional<std::string_view> none;
+  EXPECT_FALSE(base.lookup_brief(metas[0].path, metas[0].size + 1, metas[0].mtime_ns, kOpts,
+                                 keep, &none));
 }
 
 TEST_P(RoundTrip, HundredFilesSharingANanoAodSchemaStoreItOnce) {

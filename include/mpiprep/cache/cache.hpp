@@ -168,6 +168,15 @@ class Cache {
   [[nodiscard]] std::optional<FileMeta> lookup(std::string_view path, std::int64_t size,
                                                std::int64_t mtime_ns,
                                                std::uint64_t options_hash) const;
+  // Local. Like lookup(), but the FileMeta holds only the objects `keep(path, kind)` accepts,
+  // and those without their columns, filters and attributes (n_columns_total is kept): what the
+  // coffea output needs (object_needed_for), at a small fraction of a full materialization's
+  // cost. The warm path calls this once per hit.
+  using ObjectFilter = bool (*)(const void* ctx, std::string_view path, std::string_view kind);
+  [[nodiscard]] std::optional<FileMeta> lookup_brief(std::string_view path, std::int64_t size,
+                                                     std::int64_t mtime_ns,
+                                                     std::uint64_t options_hash,
+                                                     ObjectFilter keep, const void* ctx) const;
   // Local. Verdict for every surveyed file plus the cached paths the survey did not see.
   [[nodiscard]] Classification classify(std::span<const SurveyEntry> entries,
                                         std::uint64_t options_hash) const;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mpiprep/core/result.hpp"
@@ -87,5 +88,12 @@ struct FileMeta {
   // object_path.
   [[nodiscard]] const ObjectMeta* first_tree() const;
 };
+
+// Whether an object (by its path and kind) can matter when a fileset entry with this
+// object_path (nullopt: none given) is resolved: the objects find_object() and first_tree()
+// look at, and an HDF5 group's children. A FileMeta holding only these objects resolves to the
+// same result as the full one; the warm path materializes only them from the cache.
+[[nodiscard]] bool object_needed_for(std::optional<std::string_view> object_path,
+                                     std::string_view path, std::string_view kind) noexcept;
 
 }  // namespace mpiprep
