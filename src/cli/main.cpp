@@ -17,6 +17,7 @@
 #include "mpiprep/cli/scan.hpp"
 #include "mpiprep/comm/mpi_communicator.hpp"
 #include "mpiprep/core/log.hpp"
+#include "mpiprep/core/stop.hpp"
 #include "mpiprep/io/file_system.hpp"
 #include "jobscript_command.hpp"
 
@@ -34,6 +35,9 @@ int run_scan_command(int argc, char** argv, mpiprep::cli::ScanOptions opts, bool
   comm::MpiSession session(&argc, &argv);
   auto comm = comm::make_mpi_world_communicator();
   log::configure(comm->rank(), verbose);
+  // After MPI_Init: ours replace whatever the MPI library installed. A signal only sets a flag;
+  // the scan stops taking work, commits what is finished and returns exit code 3.
+  stop::install_signal_handlers();
   io::CountingFileSystem fs(io::default_file_system());
   try {
     auto outcome = cli::run_scan(*comm, fs, opts);
@@ -101,8 +105,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sc->add_option("--timeout", scan.timeout_s, "Per-file extraction timeout in seconds (0 = none)")
       ->check(CLI::NonNegativeNumber);
-  sc->add_option("--journal-interval", scan.journal_interval_s,
-                 "Seconds within which a finished file is durable in the journal")
+  sc->add_option("--checkpoint-interval,--journal-interval", scan.journal_interval_s,
+                 "Seconds within which a finished file is durable (fdatasynced) in the journal")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 

@@ -16,6 +16,7 @@
 
 #include "mpiprep/cache/cache.hpp"
 #include "mpiprep/core/log.hpp"
+#include "mpiprep/core/stop.hpp"
 #include "mpiprep/extract/extractor.hpp"
 #include "mpiprep/fileset/fileset.hpp"
 #include "mpiprep/journal/journal.hpp"
@@ -207,6 +208,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     auto rp = journal::replay(cache_path);
     if (rp.ok()) {
       replayed = std::move(rp).value();
+      out.replayed_records = static_cast<std::int64_t>(replayed.metas.size());
       if (!replayed.files.empty())
         log::info(kLog, fmt::format("replaying {} journal file(s) of an interrupted run: {} "
                                     "records ({} bytes of torn tail dropped)",
@@ -333,6 +335,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     so.threads_per_rank = threads;
     so.timeout_s = opt.timeout_s;
     so.journal = jw.get();
+    so.stop = &stop::flag();
     so.on_result = [&rec](const FileMeta& m) { rec.record_file(m); };
     if (root && store) {
       // History beats the size model: a file that changed costs about what it cost last time.
@@ -368,11 +371,24 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   if (jw) {
     if (auto s = jw->flush(); !s.ok()) log::warn(kLog, "journal flush: " + s.error().to_string());
   }
+  // Items a stop request kept from running: no result, not cached, not in the outputs.
+  std::vector<std::uint8_t> not_run(results.size(), 0);
+  for (std::size_t i : sstats.not_run)
+    if (i < not_run.size()) not_run[i] = 1;
+  const std::int64_t interrupted = comm.allreduce_sum(
+      root ? static_cast<std::int64_t>(sstats.not_run.size()) : std::int64_t{0});
+  if (interrupted > 0 && root)
+    log::warn(kLog, fmt::format("interrupted (signal {}): {} of {} files to extract finished, {} "
+                                "not started; committing the finished ones",
+                                stop::signal_number(), out.misses - interrupted, out.misses,
+                                interrupted));
 
   // ---- 5. commit the cache (collective) ------------------------------------------------------
   bool need_commit = false;
   if (root && store) {
-    for (const auto& m : results) {
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (not_run[i]) continue;
+      const FileMeta& m = results[i];
       // A file that vanished or became unreadable between survey and extraction: nothing
       // worth remembering.
       if (m.error_kind == ErrorKind::kMissing || m.error_kind == ErrorKind::kPermission) continue;
@@ -382,6 +398,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   }
   if (root) {
     for (std::size_t i = 0; i < results.size(); ++i) {
+      if (not_run[i]) continue;
       if (results[i].path.empty()) results[i].path = items[i].path;
       metas[items[i].path] = std::move(results[i]);
     }
@@ -432,7 +449,10 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   // ---- 6. outputs (rank 0) -------------------------------------------------------------------
   output::Preprocessed pre;
   std::optional<Error> output_error;
-  if (root) {
+  if (root && interrupted > 0) {
+    log::warn(kLog, "interrupted: no fileset or failures written (they would be incomplete); "
+                    "run the same command again to finish (finished files are cached)");
+  } else if (root) {
     auto t = rec.time(report::Phase::kOutput);
     output::StepOptions so;
     so.step_size = opt.step_size;
@@ -508,7 +528,11 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       auto j = report::render_json(info, counts, timings);
       j["io"] = {{"opens", out.opens}, {"stats", out.stats}, {"bytes_read", out.bytes_read}};
       j["cache"] = {{"path", cache_path}, {"committed", out.committed},
-                    {"replayed_journals", out.replayed}};
+                    {"replayed_journals", out.replayed},
+                    {"replayed_records", out.replayed_records}};
+      j["interrupted"] = {{"files_not_started", interrupted},
+                          {"signal", stop::signal_number()},
+                          {"stopped", interrupted > 0}};
       auto s = output::write_file_atomic(opt.report_json_path, j.dump(2) + "\n");
       if (!s.ok() && !output_error) output_error = s.error();
     }
@@ -529,7 +553,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   out.hits = v[1];
   out.misses = v[2];
   out.failed = v[3];
-  out.exit_code = out.failed > 0 ? 1 : 0;
+  out.interrupted = interrupted;
+  out.exit_code = interrupted > 0 ? kExitInterrupted : out.failed > 0 ? 1 : 0;
   return out;
 }
 

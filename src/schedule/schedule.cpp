@@ -191,7 +191,19 @@ class Dispatcher {
     comm::Communicator& comm = rank_.comm();
     const auto poll = to_duration(opt_.poll_interval_s);
     for (;;) {
+      if (!stopping_ && opt_.stop != nullptr && opt_.stop->load(std::memory_order_acquire)) {
+        stopping_ = true;
+        if (stats_ != nullptr) stats_->stopped = true;
+        std::vector<std::uint64_t> back;
+        for (const Task& t : ex.take_queued()) back.push_back(t.index);
+        give_back(0, back);
+        const std::size_t left = drain_pool();
+        log::info("schedule", "stop requested: dispatching no more work; " +
+                                  std::to_string(left) + " files not started, " +
+                                  std::to_string(unresolved_) + " still running");
+      }
       while (auto m = comm.try_recv(comm::kAnySource, protocol::kTagRequest)) handle(*m);
+      if (stopping_) drain_pool();
       ex.check_timeouts();
       for (Done& d : ex.take_done()) {
         rank_.local_result(d);
@@ -226,7 +238,24 @@ class Dispatcher {
   }
 
  private:
-  enum : std::uint8_t { kPending = 0, kResolved = 1, kLost = 2 };
+  enum : std::uint8_t { kPending = 0, kResolved = 1, kLost = 2, kNotRun = 3 };
+
+  // Stopping: whatever is in the pool will not run. Returns how many items that was.
+  std::size_t drain_pool() {
+    std::size_t n = 0;
+    while (!pool_.empty()) {
+      const std::size_t i = pool_.front();
+      pool_.pop_front();
+      if (state_[i] != kPending) continue;
+      state_[i] = kNotRun;
+      owner_[i] = -1;
+      --unresolved_;
+      ++n;
+      if (stats_ != nullptr) stats_->not_run.push_back(i);
+    }
+    pool_cost_ = 0;
+    return n;
+  }
 
   void problem(std::string what) {
     log::warn("schedule", what);
@@ -277,6 +306,11 @@ class Dispatcher {
       problem("duplicate result for " + items_[i].path + " from rank " + std::to_string(from));
       return;
     }
+    if (state_[i] == kNotRun) {
+      problem("result for " + items_[i].path + " from rank " + std::to_string(from) +
+              ", which was not handed out");
+      return;
+    }
     if (state_[i] == kPending) --unresolved_;
     // kLost: a real result arriving after its message was given up on replaces the error.
     state_[i] = kResolved;
@@ -309,6 +343,7 @@ class Dispatcher {
       total_threads_ = 0;
       for (int t : worker_threads_) total_threads_ += t;
       give_back(r, req->returned);
+      if (stopping_) drain_pool();
       if (!req->result_index.empty()) {
         auto metas = wire::decode(req->results);
         if (!metas || metas->size() != req->result_index.size()) {
@@ -328,7 +363,7 @@ class Dispatcher {
             resolve(static_cast<std::size_t>(req->result_index[k]), std::move((*metas)[k]), r);
         }
       }
-      if (unresolved_ > 0) {
+      if (unresolved_ > 0 && !stopping_) {
         for (std::size_t i : take_batch(r, req->want)) {
           reply.index.push_back(i);
           reply.items.push_back(items_[i]);
@@ -379,6 +414,7 @@ class Dispatcher {
   int workers_left_;
   std::vector<int> worker_threads_;
   int total_threads_ = 1;
+  bool stopping_ = false;
 };
 
 // ---- Other ranks ---------------------------------------------------------------------------
@@ -444,6 +480,10 @@ class Worker {
         ex.wait_or_run(poll);
         continue;
       }
+      if (!stopped_ && opt_.stop != nullptr && opt_.stop->load(std::memory_order_acquire)) {
+        stopped_ = true;  // give queued items back, take no more, keep reporting results
+        next_request = Clock::now();
+      }
       if (!outstanding)
         maybe_request(ex, capacity, next_request, last_wanted, out_index, out_meta, oldest_out,
                       outstanding);
@@ -457,7 +497,7 @@ class Worker {
   }
 
  private:
-  void maybe_request(Executor& ex, std::size_t capacity, Clock::time_point next_request,
+  void maybe_request(Executor& ex, std::size_t capacity, Clock::time_point& next_request,
                      bool& last_wanted, std::vector<std::uint64_t>& out_index,
                      std::vector<FileMeta>& out_meta, Clock::time_point oldest_out,
                      bool& outstanding) {
@@ -467,13 +507,16 @@ class Worker {
     const std::size_t queued = ex.queued();
     // Prefetch: ask while the last queued items are still running, so the next batch is here
     // when a thread frees up.
-    const bool need_work = queued < capacity && !stalled && now >= next_request;
-    const bool give_back = stalled && queued > 0;
+    const bool need_work = queued < capacity && !stalled && !stopped_ && now >= next_request;
+    const bool give_back = (stalled || stopped_) && queued > 0;
+    // Stopped: rank 0 answers `done` only to a request, so keep asking (for nothing) now and then.
+    const bool heartbeat = stopped_ && now >= next_request;
     const bool flush =
         out_index.size() >= std::max<std::size_t>(1, opt_.results_per_message) ||
         (!out_index.empty() &&
          std::chrono::duration<double>(now - oldest_out).count() >= opt_.result_flush_s);
-    if (!need_work && !give_back && !flush) return;
+    if (!need_work && !give_back && !flush && !heartbeat) return;
+    if (stopped_) next_request = now + std::chrono::milliseconds(20);
 
     protocol::Request req;
     req.threads = static_cast<std::uint32_t>(capacity);
@@ -497,6 +540,7 @@ class Worker {
   const ScheduleOptions& opt_;
   ScheduleStats* stats_;
   RankState rank_;
+  bool stopped_ = false;
 };
 
 }  // namespace

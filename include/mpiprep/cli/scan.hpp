@@ -37,13 +37,18 @@ struct ScanOptions {
 };
 
 // What a scan did, on every rank (counts are global: reduced over ranks).
+// Interrupted by a stop request (signal): finished files are committed, run again to finish.
+inline constexpr int kExitInterrupted = 3;
+
 struct ScanOutcome {
-  int exit_code = 0;                // 0 ok, 1 some files failed, 2 fatal
+  int exit_code = 0;                // 0 ok, 1 some files failed, 2 fatal, 3 interrupted
   std::int64_t files = 0;           // after expansion and de-duplication
   std::int64_t hits = 0;
   std::int64_t misses = 0;
   std::int64_t failed = 0;          // files (and rejected entries) in the failures list
-  std::int64_t replayed = 0;        // records taken from journals of an earlier run
+  std::int64_t replayed = 0;        // journal files of an earlier run replayed
+  std::int64_t replayed_records = 0;  // FileMeta records taken from them (rank 0)
+  std::int64_t interrupted = 0;     // files not extracted because of a stop request
   std::uint64_t opens = 0;          // data files opened through the io layer, all ranks
                                     // (after input expansion: fileset/list files not counted)
   std::uint64_t bytes_read = 0;     // bytes read from data files through the io layer

@@ -24,6 +24,7 @@
 // can exit with std::quick_exit instead of running static destructors under a live thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -71,6 +72,13 @@ struct ScheduleOptions {
   // result leaves the rank. Each rank passes its own journal writer.
   journal::Writer* journal = nullptr;
   std::function<void(const FileMeta&)> on_result;
+
+  // Graceful stop (each rank its own flag, normally stop::flag()). Once rank 0 sees it set it
+  // hands out nothing more: items still in its pool are not run (ScheduleStats::not_run).
+  // A worker that sees it gives its queued, unstarted items back and asks for no more. Files
+  // already running finish (or time out); run_schedule returns when every handed-out item has
+  // a result.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RankStats {
@@ -100,6 +108,9 @@ struct ScheduleStats {
   std::int64_t decode_errors = 0;           // undecodable messages or result batches
   std::vector<std::string> problems;        // what went wrong with messages, in order
   std::vector<std::size_t> dispatch_order;  // item indices in the order first handed out
+  // Items never extracted because of a stop request (their results are empty FileMeta).
+  std::vector<std::size_t> not_run;
+  bool stopped = false;  // rank 0 saw the stop flag
 };
 
 // Collective. Extracts every item exactly once over all ranks of `comm`. `items` is read on
