@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -162,6 +163,14 @@ Plan decode(const comm::Bytes& b) {
   return p;
 }
 
+// Crash-safety tests: MPIPREP_TEST_COMMIT_CRASH=<step> makes rank 0 SIGKILL itself at that
+// step of the commit (locked, written, sealed, synced, verified, renamed, published), so a test
+// can prove that every intermediate state on disk leaves a loadable cache. A getenv per step.
+void crash_point(std::string_view step) {
+  const char* want = std::getenv("MPIPREP_TEST_COMMIT_CRASH");
+  if (want != nullptr && step == want) ::raise(SIGKILL);
+}
+
 [[noreturn]] void fatal(const std::string& path, const std::string& why) {
   throw FatalError(fmt::format("cannot write cache {}: {}", path, why));
 }
@@ -213,6 +222,7 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
   auto got = CacheLock::acquire(lock_path_for(path), lo);
   if (!got.ok()) fatal(path, got.error().message);
   lock = std::move(*got);
+  crash_point("locked");
   remove_dead_leftovers(path);
 
   // Under the lock: what is on disk now may be newer than what this run loaded.
@@ -268,9 +278,12 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
 // publish it, make the publication durable.
 Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_bytes) {
   const std::string& temp = plan.write.temp_path;
+  crash_point("written");
   if (Status s = seal_file(temp, plan.report.generation, plan.report.checksum); !s.ok())
     throw std::runtime_error(s.error().message);
+  crash_point("sealed");
   if (Status s = posix::fsync_path(temp); !s.ok()) throw std::runtime_error(s.error().message);
+  crash_point("synced");
   ReadOutcome back = read_cache_file(temp, LoadOptions{}.max_table_bytes, false);
   if (back.status != LoadStatus::kLoaded)
     throw std::runtime_error("verification of the written cache failed: " + back.reason);
@@ -278,10 +291,13 @@ Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_by
       back.header.generation != plan.report.generation)
     throw std::runtime_error("verification of the written cache failed: header differs");
   file_bytes = back.file_bytes;
+  crash_point("verified");
   if (Status s = posix::rename_over(temp, path); !s.ok())
     throw std::runtime_error(s.error().message);
+  crash_point("renamed");
   if (Status s = posix::fsync_dir(posix::parent_dir(path)); !s.ok())
     throw std::runtime_error(s.error().message);
+  crash_point("published");
   return std::move(back.tables);
 }
 

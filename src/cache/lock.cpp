@@ -13,6 +13,7 @@
 #include <chrono>
 #include <thread>
 
+#include "mpiprep/core/log.hpp"
 #include "mpiprep/io/file_system.hpp"
 #include "posix.hpp"
 
@@ -137,6 +138,7 @@ Result<CacheLock> CacheLock::acquire(const std::string& lock_path, const LockOpt
   const auto deadline = std::chrono::steady_clock::now() + opts.wait;
   auto delay = std::max(opts.poll, std::chrono::milliseconds(1));
   const std::string host = posix::hostname();
+  auto next_notice = std::chrono::steady_clock::now();
   for (;;) {
     LockInfo me = current_lock_info();
     int fd = ::open(lock_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -194,6 +196,19 @@ Result<CacheLock> CacheLock::acquire(const std::string& lock_path, const LockOpt
                             : std::string("an unreadable owner");
       return make_error(ErrorKind::kTimeout,
                         fmt::format("cache lock {} is held by {}", lock_path, who));
+    }
+    if (std::chrono::steady_clock::now() >= next_notice) {
+      // Say who we wait for, now and every 30 s: a job that seems stuck should say why.
+      std::string who = holder.ok()
+                            ? fmt::format("{}@{} pid {} since {}", holder->user, holder->host,
+                                          holder->pid, posix::utc_iso(holder->time_unix))
+                            : std::string("an unreadable owner");
+      log::warn("cache", fmt::format("waiting for cache lock {} held by {} (stale after {} s, "
+                                     "giving up after {} s)",
+                                     lock_path, who, opts.stale_after.count(),
+                                     std::chrono::duration_cast<std::chrono::seconds>(opts.wait)
+                                         .count()));
+      next_notice = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

@@ -110,6 +110,16 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
+  sc->add_option("--lock-stale-after", scan.lock_stale_after_s,
+                 "Seconds after which another job's commit lock is considered stale and broken "
+                 "(also broken at once when its pid is dead on this host)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sc->add_option("--lock-wait", scan.lock_wait_s,
+                 "Seconds a commit waits for a live lock holder before giving up (exit 2)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
   std::vector<std::string> inspect_files;
   bool inspect_json = false;
   auto* ins = app.add_subcommand("inspect", "Print one file's metadata (no MPI, no cache)");

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "mpiprep/cache/cache.hpp"
@@ -353,7 +354,13 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     extract::hdf5::initialize();  // on the main thread: extraction threads must not init HDF5
     extract::ExtractOptions eo;
     eo.clusters = true;
-    auto fn = [&fs, eo](const schedule::WorkItem& w) {
+    // Test hook for the stop/kill tests: a fixed delay per file stands in for a slow
+    // filesystem (MPIPREP_SIM_LATENCY in io/ emulates one per operation).
+    const char* delay_env = std::getenv("MPIPREP_TEST_EXTRACT_DELAY_MS");
+    const double delay_ms = delay_env != nullptr ? std::atof(delay_env) : 0.0;
+    auto fn = [&fs, eo, delay_ms](const schedule::WorkItem& w) {
+      if (delay_ms > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms));
       FileMeta m = extract::extract_file(fs, w.path, eo);
       m.mtime_ns = w.mtime_ns;
       if (m.size == 0) m.size = w.size;
@@ -413,6 +420,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     cache::Cache dummy;
     cache::CommitOptions co;
     co.io = opt.serial_cache_io ? cache::CacheIo::kSerial : cache::CacheIo::kParallel;
+    co.lock_stale_after = std::chrono::seconds(static_cast<std::int64_t>(opt.lock_stale_after_s));
+    co.lock_wait = std::chrono::milliseconds(static_cast<std::int64_t>(opt.lock_wait_s * 1000));
     cache::CommitReport cr;
     try {
       cr = cache::commit(comm, root ? *store : dummy, cache_path, co);

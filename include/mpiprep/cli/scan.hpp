@@ -32,7 +32,9 @@ struct ScanOptions {
   bool align_clusters = false;
   int threads = 0;                  // extraction threads per rank; 0 = from the topology
   double timeout_s = 0.0;           // per-file extraction timeout; 0 = none
-  double journal_interval_s = 10.0;
+  double journal_interval_s = 10.0;  // --checkpoint-interval
+  double lock_stale_after_s = 600.0;  // a commit lock older than this is broken
+  double lock_wait_s = 120.0;         // how long a commit waits for a live lock holder
   std::string command;              // the command line, for the report
 };
 
