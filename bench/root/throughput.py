@@ -104,6 +104,7 @@ def run_scan(a, np_, files_dir, run_dir, drop):
     r["bytes_read"] = j["totals"]["bytes_read"]
     r["extract_seconds_sum"] = j["totals"]["extract_seconds_sum"]
     r["threads_per_rank"] = j["threads_per_rank"]
+    r["phases_max"] = {k: v["max"] for k, v in j["phases"].items() if isinstance(v, dict) and "max" in v}
     return r
 
 
@@ -188,7 +189,13 @@ def main():
             key, r["wall"], r["internal"], r["extract_phase"], r["files"] / r["internal"],
             total_bytes / 1e6 / r["internal"], r["bytes_read"] / 1e6 / r["internal"], r["internal"] / b,
             r["extract_phase"] / b, r["wall"] / b))
-    lines += ["", "Per-file bound (bench_root, this run):", "", "```", bench_out.rstrip(), "```", ""]
+    lines += ["", "Phases (slowest rank, seconds) of the best run:", ""]
+    for key, r in results.items():
+        lines.append("- %s: %s; %d threads per rank" % (key, ", ".join(
+            "%s %.3f" % (k, v) for k, v in r["phases_max"].items()), r["threads_per_rank"]))
+    lines += ["", "Cold runs are compared with the same (warm) bound, so their ratio includes the disk "
+              "reads; wall includes mpirun and MPI start-up (about 0.5 s here).",
+              "", "Per-file bound (bench_root, this run):", "", "```", bench_out.rstrip(), "```", ""]
     md = "\n".join(lines)
     print(md)
     os.makedirs(a.results, exist_ok=True)
