@@ -122,74 +122,22 @@ FileMeta Cache::Impl::materialize(Slot s) const {
 
 FileMeta Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilter keep, const void* ctx) const {
   FileMeta m;
-  if (s < 0) {
+  if (s < 0) {  // a row put this run: its objects hold no columns (those live in the pool)
     const FileRec& rec = overlay[static_cast<std::size_t>(~s)].rec;
-    m.path = rec.meta.path;
-    m.size = rec.meta.size;
-    m.mtime_ns = rec.meta.mtime_ns;
-    m.format = rec.meta.format;
-    m.uuid = rec.meta.uuid;
-    m.compression = rec.meta.compression;
-    m.error_kind = rec.meta.error_kind;
-    m.error_message = rec.meta.error_message;
-    m.extract_seconds = rec.meta.extract_seconds;
-    m.bytes_read = rec.meta.bytes_read;
-    m.rank = rec.meta.rank;
+    m = rec.meta;
     for (const auto& o : rec.objects) {
       if (!keep(ctx, o.meta.path, o.meta.kind)) continue;
-      ObjectMeta& om = m.objects.emplace_back();
-      om.path = o.meta.path;
-      om.kind = o.meta.kind;
-      om.title = o.meta.title;
-      om.cycle = o.meta.cycle;
-      om.num_entries = o.meta.num_entries;
-      om.n_columns_total = o.meta.n_columns_total;
-      om.clusters = o.meta.clusters;
-      om.shape = o.meta.shape;
-      om.maxshape = o.meta.maxshape;
-      om.chunks = o.meta.chunks;
-      om.dtype = o.meta.dtype;
-      om.layout = o.meta.layout;
-      om.error_kind = o.meta.error_kind;
-      om.error_message = o.meta.error_message;
+      ObjectMeta& om = m.objects.emplace_back(o.meta);
+      om.filters.clear();
+      om.attributes.clear();
     }
     return m;
   }
-  const Tables& t = base;
-  const auto& fi = t.files;
   const auto row = static_cast<std::size_t>(s);
-  m.path = fi.path.at(row);
-  m.size = fi.size[row];
-  m.mtime_ns = fi.mtime_ns[row];
-  m.format = static_cast<FileFormat>(fi.format[row]);
-  m.uuid = fi.uuid.at(row);
-  m.compression = fi.compression.at(row);
-  m.error_kind = static_cast<ErrorKind>(fi.error_kind[row]);
-  m.error_message = fi.error_message.at(row);
-  m.extract_seconds = fi.extract_seconds[row];
-  m.bytes_read = fi.bytes_read[row];
-  m.rank = fi.rank[row];
-  const auto& ob = t.objects;
-  for (auto j = fi.object_offsets[row]; j < fi.object_offsets[row + 1]; ++j) {
-    const std::string_view opath = ob.path.at(j), okind = ob.kind.at(j);
-    if (!keep(ctx, opath, okind)) continue;
-    ObjectMeta& om = m.objects.emplace_back();
-    om.path = opath;
-    om.kind = okind;
-    om.title = ob.title.at(j);
-    om.cycle = ob.cycle[j];
-    om.num_entries = ob.num_entries[j];
-    om.n_columns_total = ob.n_columns_total[j];
-    om.clusters.assign(t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j]),
-                       t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j + 1]));
-    auto sh = ob.shape.at(j), mx = ob.maxshape.at(j), ch = ob.chunks.at(j);
-    om.shape.assign(sh.begin(), sh.end());
-    om.maxshape.assign(mx.begin(), mx.end());
-    om.chunks.assign(ch.begin(), ch.end());
-    om.dtype = ob.dtype.at(j);
-    om.layout = ob.layout.at(j);
-    om.error_kind = static_cast<ErrorKind>(ob.error_kind[j]);
-    om.error_message = ob.error_message.at(j);
+  read_file_fields(base, row, m);
+  const auto& ob = base.objects;
+  for (auto j = base.files.object_offsets[row]; j < base.files.object_offsets[row + 1]; ++j) {
+    if (keep(ctx, ob.path.at(j), ob.kind.at(j))) read_object_fields(base, j, m.objects.emplace_back());
   }
   return m;
 }

@@ -267,10 +267,8 @@ void fill_pool(const Tables& t, SchemaPool& pool) {
 
 // ---- row <-> record ---------------------------------------------------------------------
 
-FileRec row_to_rec(const Tables& t, std::size_t row) {
+void read_file_fields(const Tables& t, std::size_t row, FileMeta& m) {
   const auto& fi = t.files;
-  FileRec r;
-  FileMeta& m = r.meta;
   m.path = to_string(fi.path.at(row));
   m.size = fi.size[row];
   m.mtime_ns = fi.mtime_ns[row];
@@ -282,28 +280,40 @@ FileRec row_to_rec(const Tables& t, std::size_t row) {
   m.extract_seconds = fi.extract_seconds[row];
   m.bytes_read = fi.bytes_read[row];
   m.rank = fi.rank[row];
+}
+
+void read_object_fields(const Tables& t, std::size_t j, ObjectMeta& om) {
+  const auto& ob = t.objects;
+  om.path = to_string(ob.path.at(j));
+  om.kind = to_string(ob.kind.at(j));
+  om.title = to_string(ob.title.at(j));
+  om.cycle = ob.cycle[j];
+  om.num_entries = ob.num_entries[j];
+  om.n_columns_total = ob.n_columns_total[j];
+  om.clusters.assign(t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j]),
+                     t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j + 1]));
+  auto sh = ob.shape.at(j), mx = ob.maxshape.at(j), ch = ob.chunks.at(j);
+  om.shape.assign(sh.begin(), sh.end());
+  om.maxshape.assign(mx.begin(), mx.end());
+  om.chunks.assign(ch.begin(), ch.end());
+  om.dtype = to_string(ob.dtype.at(j));
+  om.layout = to_string(ob.layout.at(j));
+  om.error_kind = static_cast<ErrorKind>(ob.error_kind[j]);
+  om.error_message = to_string(ob.error_message.at(j));
+}
+
+FileRec row_to_rec(const Tables& t, std::size_t row) {
+  const auto& fi = t.files;
+  FileRec r;
+  read_file_fields(t, row, r.meta);
   r.options_hash = fi.options_hash[row];
   r.extractor_version = fi.extractor_version[row];
-
   const auto& ob = t.objects;
   for (auto j = fi.object_offsets[row]; j < fi.object_offsets[row + 1]; ++j) {
-    ObjectRec o;
+    ObjectRec& o = r.objects.emplace_back();
     ObjectMeta& om = o.meta;
-    om.path = to_string(ob.path.at(j));
-    om.kind = to_string(ob.kind.at(j));
-    om.title = to_string(ob.title.at(j));
-    om.cycle = ob.cycle[j];
-    om.num_entries = ob.num_entries[j];
-    om.n_columns_total = ob.n_columns_total[j];
+    read_object_fields(t, j, om);
     o.schema = ob.schema[j];
-    om.clusters.assign(t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j]),
-                       t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j + 1]));
-    auto sh = ob.shape.at(j), mx = ob.maxshape.at(j), ch = ob.chunks.at(j);
-    om.shape.assign(sh.begin(), sh.end());
-    om.maxshape.assign(mx.begin(), mx.end());
-    om.chunks.assign(ch.begin(), ch.end());
-    om.dtype = to_string(ob.dtype.at(j));
-    om.layout = to_string(ob.layout.at(j));
     for (auto k = ob.filter_offsets[j]; k < ob.filter_offsets[j + 1]; ++k) {
       auto params = t.filters.params.at(k);
       om.filters.push_back(Filter{t.filters.id[k], to_string(t.filters.name.at(k)),
@@ -311,9 +321,6 @@ FileRec row_to_rec(const Tables& t, std::size_t row) {
     }
     for (auto k = ob.attribute_offsets[j]; k < ob.attribute_offsets[j + 1]; ++k)
       om.attributes.push_back(to_string(t.attribute_name.at(k)));
-    om.error_kind = static_cast<ErrorKind>(ob.error_kind[j]);
-    om.error_message = to_string(ob.error_message.at(j));
-    r.objects.push_back(std::move(o));
   }
   return r;
 }

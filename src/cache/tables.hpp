@@ -221,6 +221,10 @@ struct FileRec {
 
 // Row `row` of t as a record (schema ids as stored in t).
 FileRec row_to_rec(const Tables& t, std::size_t row);
+// The pieces of row_to_rec: a file row's own fields (not its objects), and an object row's
+// fields except columns, filters and attributes (what Cache::lookup_brief materializes).
+void read_file_fields(const Tables& t, std::size_t row, FileMeta& m);
+void read_object_fields(const Tables& t, std::size_t j, ObjectMeta& om);
 // Moves columns into `pool`.
 FileRec meta_to_rec(FileMeta&& meta, SchemaPool& pool, std::uint64_t options_hash,
                     std::int32_t extractor_version);

@@ -252,45 +252,6 @@ FileMeta expected_hdf5_meta(const std::string& data_file, const std::string& pat
   return m;
 }
 
-void expect_same(const ObjectMeta& a, const ObjectMeta& b, const std::string& where) {
-  SCOPED_TRACE(where);
-  EXPECT_EQ(a.path, b.path);
-  EXPECT_EQ(a.kind, b.kind);
-  EXPECT_EQ(a.title, b.title);
-  EXPECT_EQ(a.cycle, b.cycle);
-  EXPECT_EQ(a.num_entries, b.num_entries);
-  EXPECT_EQ(a.columns, b.columns);
-  EXPECT_EQ(a.n_columns_total, b.n_columns_total);
-  EXPECT_EQ(a.clusters, b.clusters);
-  EXPECT_EQ(a.shape, b.shape);
-  EXPECT_EQ(a.maxshape, b.maxshape);
-  EXPECT_EQ(a.chunks, b.chunks);
-  EXPECT_EQ(a.dtype, b.dtype);
-  EXPECT_EQ(a.layout, b.layout);
-  EXPECT_EQ(a.filters, b.filters);
-  EXPECT_EQ(a.attributes, b.attributes);
-  EXPECT_EQ(a.error_kind, b.error_kind);
-  EXPECT_EQ(a.error_message, b.error_message);
-}
-
-void expect_same(const FileMeta& a, const FileMeta& b) {
-  SCOPED_TRACE(a.path);
-  EXPECT_EQ(a.path, b.path);
-  EXPECT_EQ(a.size, b.size);
-  EXPECT_EQ(a.mtime_ns, b.mtime_ns);
-  EXPECT_EQ(a.format, b.format);
-  EXPECT_EQ(a.uuid, b.uuid);
-  EXPECT_EQ(a.compression, b.compression);
-  EXPECT_EQ(a.error_kind, b.error_kind);
-  EXPECT_EQ(a.error_message, b.error_message);
-  EXPECT_EQ(a.extract_seconds, b.extract_seconds);  // exact: doubles are stored bit for bit
-  EXPECT_EQ(a.bytes_read, b.bytes_read);
-  EXPECT_EQ(a.rank, b.rank);
-  ASSERT_EQ(a.objects.size(), b.objects.size());
-  for (std::size_t i = 0; i < a.objects.size(); ++i)
-    expect_same(a.objects[i], b.objects[i], "object " + std::to_string(i));
-}
-
 std::vector<char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

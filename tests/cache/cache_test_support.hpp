@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "mpiprep/cache/cache.hpp"
+#include "common/meta_compare.hpp"
 #include "mpiprep/core/meta.hpp"
 
 namespace mpiprep::cache::testing {
+
+using mpiprep::testing::expect_same;  // tests/common/meta_compare.hpp
 
 // A fresh directory under the build tree, removed (recursively) on destruction.
 class TempDir {
@@ -69,8 +72,6 @@ class AsNobody {
 };
 
 // EXPECT_EQ on every field of FileMeta / ObjectMeta.
-void expect_same(const FileMeta& a, const FileMeta& b);
-void expect_same(const ObjectMeta& a, const ObjectMeta& b, const std::string& where);
 
 // Bytes of a file / write bytes.
 std::vector<char> read_bytes(const std::string& path);

@@ -17,7 +17,7 @@ namespace mpiprep::journal {
 namespace {
 
 namespace fs = std::filesystem;
-using mpiprep::testing::expect_same_file;
+using mpiprep::testing::expect_same;
 using mpiprep::testing::synthetic_meta;
 
 class TempDir {
@@ -76,7 +76,7 @@ TEST(Journal, WriteCloseReplayEveryField) {
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   ASSERT_EQ(r->metas.size(), 10u);
   for (int i = 0; i < 10; ++i)
-    expect_same_file(synthetic_meta(i), r->metas[static_cast<std::size_t>(i)]);
+    expect_same(synthetic_meta(i), r->metas[static_cast<std::size_t>(i)]);
   ASSERT_EQ(r->files.size(), 1u);
   EXPECT_EQ(r->files[0], (*w)->path());
   ASSERT_EQ(r->details.size(), 1u);
@@ -308,7 +308,7 @@ TEST(Journal, SurvivesSigkillOfTheWriter) {
   ASSERT_EQ(r->files.size(), 1u);
   ASSERT_GE(r->metas.size(), static_cast<std::size_t>(last));
   for (std::size_t i = 0; i < r->metas.size(); ++i)
-    expect_same_file(synthetic_meta(static_cast<int>(i)), r->metas[i]);
+    expect_same(synthetic_meta(static_cast<int>(i)), r->metas[i]);
   // Records are whole: the replayed count is a multiple of the record size unless the last
   // record was an explicit flush() of a partial batch.
   EXPECT_LT(r->details[0].bytes_dropped, r->details[0].size);

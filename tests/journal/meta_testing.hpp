@@ -1,5 +1,5 @@
 // Test helpers: FileMeta built from expected.json (an independent oracle, not our own output),
-// synthetic FileMeta with every field set, and a field-by-field comparison.
+// synthetic FileMeta with every field set (comparison: common/meta_compare.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,45 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/meta_compare.hpp"
 #include "mpiprep/core/meta.hpp"
 
 namespace mpiprep::testing {
-
-inline void expect_same_object(const ObjectMeta& a, const ObjectMeta& b) {
-  EXPECT_EQ(a.path, b.path);
-  EXPECT_EQ(a.kind, b.kind);
-  EXPECT_EQ(a.title, b.title);
-  EXPECT_EQ(a.cycle, b.cycle);
-  EXPECT_EQ(a.num_entries, b.num_entries);
-  EXPECT_EQ(a.columns, b.columns);
-  EXPECT_EQ(a.n_columns_total, b.n_columns_total);
-  EXPECT_EQ(a.clusters, b.clusters);
-  EXPECT_EQ(a.shape, b.shape);
-  EXPECT_EQ(a.maxshape, b.maxshape);
-  EXPECT_EQ(a.chunks, b.chunks);
-  EXPECT_EQ(a.dtype, b.dtype);
-  EXPECT_EQ(a.layout, b.layout);
-  EXPECT_EQ(a.filters, b.filters);
-  EXPECT_EQ(a.attributes, b.attributes);
-  EXPECT_EQ(a.error_kind, b.error_kind);
-  EXPECT_EQ(a.error_message, b.error_message);
-}
-
-inline void expect_same_file(const FileMeta& a, const FileMeta& b) {
-  EXPECT_EQ(a.path, b.path);
-  EXPECT_EQ(a.size, b.size);
-  EXPECT_EQ(a.mtime_ns, b.mtime_ns);
-  EXPECT_EQ(a.format, b.format);
-  EXPECT_EQ(a.uuid, b.uuid);
-  EXPECT_EQ(a.compression, b.compression);
-  ASSERT_EQ(a.objects.size(), b.objects.size()) << a.path;
-  for (std::size_t i = 0; i < a.objects.size(); ++i) expect_same_object(a.objects[i], b.objects[i]);
-  EXPECT_EQ(a.error_kind, b.error_kind);
-  EXPECT_EQ(a.error_message, b.error_message);
-  EXPECT_EQ(a.extract_seconds, b.extract_seconds);  // exact: binary archive keeps the bits
-  EXPECT_EQ(a.bytes_read, b.bytes_read);
-  EXPECT_EQ(a.rank, b.rank);
-}
 
 // A FileMeta with every field away from its default, varied by `i`.
 inline FileMeta synthetic_meta(int i) {

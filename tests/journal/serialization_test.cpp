@@ -10,7 +10,7 @@
 namespace mpiprep::wire {
 namespace {
 
-using mpiprep::testing::expect_same_file;
+using mpiprep::testing::expect_same;
 using mpiprep::testing::synthetic_meta;
 
 TEST(Wire, RoundTripEveryField) {
@@ -20,7 +20,7 @@ TEST(Wire, RoundTripEveryField) {
   auto out = decode(bytes);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   ASSERT_EQ(out->size(), in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) expect_same_file(in[i], (*out)[i]);
+  for (std::size_t i = 0; i < in.size(); ++i) expect_same(in[i], (*out)[i]);
   // The embedded NUL survived (length-prefixed strings, not C strings).
   EXPECT_EQ((*out)[3].objects[1].attributes[2], std::string("with\0nul", 8));
   EXPECT_EQ((*out)[3].objects[1].filters[1].params[1], 0xFFFFFFFFu);
@@ -34,7 +34,7 @@ TEST(Wire, RoundTripDefaultsAndEmpty) {
   auto out = decode(encode(one));
   ASSERT_TRUE(out.ok());
   ASSERT_EQ(out->size(), 1u);
-  expect_same_file(one[0], (*out)[0]);
+  expect_same(one[0], (*out)[0]);
   EXPECT_EQ((*out)[0].rank, -1);
 }
 
@@ -45,7 +45,7 @@ TEST(Wire, RoundTripTestFilesMetadataFromExpectedJson) {
   auto out = decode(bytes);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   ASSERT_EQ(out->size(), in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) expect_same_file(in[i], (*out)[i]);
+  for (std::size_t i = 0; i < in.size(); ++i) expect_same(in[i], (*out)[i]);
   // nano_dy.root's Events tree has 1499 top-level branches (expected.json nTopBranches).
   bool found = false;
   for (const auto& m : *out) {
@@ -129,7 +129,7 @@ TEST(Wire, ArchiveHelpersRoundTripAndRejectGarbage) {
   append_archive(out, synthetic_meta(9));
   auto back = read_archive<FileMeta>(out, "meta");
   ASSERT_TRUE(back.ok()) << back.error().to_string();
-  expect_same_file(synthetic_meta(9), *back);
+  expect_same(synthetic_meta(9), *back);
   auto torn = read_archive<FileMeta>(std::span(out).first(out.size() / 2), "meta");
   ASSERT_FALSE(torn.ok());
   EXPECT_NE(torn.error().message.find("meta"), std::string::npos);
