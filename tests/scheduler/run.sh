@@ -62,9 +62,9 @@ for name, d in fs.items():
 json.dump(fs, open(dst, "w"), indent=1)
 PY
 
-render() {  # scheduler name launcher -> $work/name.job
+render() {  # scheduler name launcher [cache] -> $work/name.job
   "$MPIPREP" jobscript --scheduler "$1" --ranks 2 --time 00:10:00 --job-name "mpiprep-$2" \
-    --mpiprep "$MPIPREP" --cache "$work/cache.h5" --output "$work/out-$2" \
+    --mpiprep "$MPIPREP" --cache "$work/${4:-cache.h5}" --output "$work/out-$2" \
     --reports "$work/reports-$1" --launcher "$3" --dataset default "$work/fileset.json" \
     > "$work/$2.job"
 }
@@ -99,22 +99,61 @@ print(f"ok: {name} job {jobid}: 13 files, 1 failure, report {rep_dir} "
 PY
 }
 
-slurm_job() {  # name launcher expect_warm
-  render slurm "$1" "$2"
-  local over=(); [[ $(nproc) -ge 2 ]] || over=(-O)
-  local jid state=
-  jid=$(sbatch --parsable "${over[@]}" -D "$work" -o "$work/$1-%j.log" "$work/$1.job")
-  step "slurm: submitted $1 ($2) as job $jid"
+over=(); [[ $(nproc) -ge 2 ]] || over=(-O)
+job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' || true; }
+slurm_wait() {  # jobid -> "JobState=X ExitCode=a:b" once the job ended (bounded: 150 s)
+  local state=
   for _ in $(seq 300); do
-    state=$(scontrol show job "$jid" 2>/dev/null | grep -o 'JobState=[A-Z_]*' || true)
+    state=$(job_state "$1")
     case $state in *COMPLETED*|*FAILED*|*CANCELLED*|*TIMEOUT*|*NODE_FAIL*|*OUT_OF_MEMORY*) break ;; esac
     sleep 0.5
   done
-  local ec; ec=$(scontrol show job "$jid" | grep -o ' ExitCode=[0-9:]*' || true)
-  step "slurm: job $jid $state$ec"
-  [[ $state == JobState=COMPLETED && $ec == ' ExitCode=0:0' ]] || fail "slurm job $1 $jid: $state$ec"
+  echo "$state$(scontrol show job "$1" | grep -o ' ExitCode=[0-9:]*' || true)"
+}
+
+slurm_job() {  # name launcher expect_warm
+  render slurm "$1" "$2"
+  local jid st
+  jid=$(sbatch --parsable "${over[@]}" -D "$work" -o "$work/$1-%j.log" "$work/$1.job")
+  step "slurm: submitted $1 ($2) as job $jid"
+  st=$(slurm_wait "$jid")
+  step "slurm: job $jid $st"
+  [[ $st == 'JobState=COMPLETED ExitCode=0:0' ]] || fail "slurm job $1 $jid: $st"
   grep -q "mpiprep job: done" "$work/$1-$jid.log" || fail "slurm job $1: no 'done' in its log"
   check_job slurm "$1" "$jid" "$3"
+}
+
+# The time-limit path: a slowed-down scan (MPIPREP_TEST_EXTRACT_DELAY_MS, in the job through
+# Slurm's default --export=ALL) gets what --signal=B:TERM@N sends, SIGTERM to the batch shell
+# only (scancel --signal=TERM --batch); the template forwards SIGUSR1 through srun, mpiprep
+# commits what it finished and exits 3; the resubmitted job extracts only the rest.
+slurm_stop_resume() {
+  render slurm stop srun cache-stop.h5
+  local jid st
+  jid=$(MPIPREP_TEST_EXTRACT_DELAY_MS=1000 sbatch --parsable "${over[@]}" -D "$work" \
+        -o "$work/stop-%j.log" "$work/stop.job")
+  step "slurm: submitted a slow scan as job $jid"
+  for _ in $(seq 120); do grep -qs "to extract" "$work/stop-$jid.log" && break; sleep 0.5; done
+  grep -qs "to extract" "$work/stop-$jid.log" || fail "slow scan $jid did not start extracting"
+  sleep 2.5
+  scancel --signal=TERM --batch "$jid"
+  step "slurm: sent SIGTERM to the batch shell of job $jid"
+  st=$(slurm_wait "$jid")
+  step "slurm: job $jid $st"
+  [[ $st == *' ExitCode=3:0' ]] || fail "stopped job $jid: $st, expected exit code 3"
+  grep -q "interrupted; finished files are kept" "$work/stop-$jid.log" ||
+    fail "stopped job $jid: no 'interrupted' in its log"
+  "$MPIPREP" cache verify "$work/cache-stop.h5" >/dev/null || fail "cache after the stop: invalid"
+  jid=$(sbatch --parsable "${over[@]}" -D "$work" -o "$work/stop-%j.log" "$work/stop.job")
+  st=$(slurm_wait "$jid")
+  step "slurm: resubmitted as job $jid: $st"
+  [[ $st == 'JobState=COMPLETED ExitCode=0:0' ]] || fail "resubmitted job $jid: $st"
+  python3 - "$work/reports-slurm/$jid/report.json" <<'PY' || fail "resumed job: report"
+import json, sys
+c = json.load(open(sys.argv[1]))["counts"]
+assert c["hits"] >= 1 and 1 <= c["misses"] < 14, c
+print(f"ok: resumed after the stop: {c['hits']} files kept from the stopped job, {c['misses']} extracted now")
+PY
 }
 
 for s in "${which[@]}"; do
@@ -125,6 +164,7 @@ for s in "${which[@]}"; do
       "$D/slurm-start.sh" || fail "slurm daemons did not start"
       slurm_job srun srun 0      # cold: extracts every file
       slurm_job mpirun mpirun 1  # warm: the cache the srun job committed
+      slurm_stop_resume
       "$D/slurm-stop.sh"; started_slurm=0
       step "slurm: daemons stopped" ;;
     uge)
