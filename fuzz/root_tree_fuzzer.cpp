@@ -17,10 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto keylen = static_cast<std::uint32_t>((data[0] << 8) | data[1]);
   static constexpr const char* kClasses[] = {"TTree", "TNtuple", "TNtupleD"};
   const char* cls = kClasses[data[2] % 3];
-  auto buffer = std::make_shared<std::vector<std::byte>>(size - 3);
-  for (std::size_t i = 3; i < size; ++i) (*buffer)[i - 3] = static_cast<std::byte>(data[i]);
+  // Exactly the payload's size, so ASan sees any read past it.
+  const std::size_t n_payload = size - 3;
+  std::shared_ptr<std::byte[]> buffer(new std::byte[n_payload == 0 ? 1 : n_payload]);
+  for (std::size_t i = 0; i < n_payload; ++i) buffer.get()[i] = static_cast<std::byte>(data[i + 3]);
   TreeInfo tree;
-  const std::span<const std::byte> payload(*buffer);
+  const std::span<const std::byte> payload(buffer.get(), n_payload);
   if (!parse_tree(buffer, payload, keylen, cls, "fuzz record", tree).ok()) return 0;
   std::size_t n = tree.count_all_branches() + common_entry_offsets(tree).size();
   for (const BranchInfo& b : tree.branches) {
