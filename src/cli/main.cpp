@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "mpiprep/core/log.hpp"
 #include "mpiprep/core/stop.hpp"
 #include "mpiprep/io/file_system.hpp"
+#include "mpiprep/io/latency.hpp"
 #include "jobscript_command.hpp"
 
 namespace {
@@ -38,7 +40,23 @@ int run_scan_command(int argc, char** argv, mpiprep::cli::ScanOptions opts, bool
   // After MPI_Init: ours replace whatever the MPI library installed. A signal only sets a flag;
   // the scan stops taking work, commits what is finished and returns exit code 3.
   stop::install_signal_handlers();
-  io::CountingFileSystem fs(io::default_file_system());
+  // The file system stack lives until the process ends (never destroyed): an extraction thread
+  // abandoned by the timeout watchdog may still be inside it when run_scan returns.
+  io::FileSystem* base = &io::default_file_system();
+  if (const char* sim = std::getenv(io::kSimLatencyEnv); sim != nullptr) {
+    auto spec = io::parse_latency_spec(sim);
+    if (!spec.ok()) {  // every rank parses the same value, so every rank returns here
+      if (comm->rank() == 0) log::error("main", spec.error().message);
+      return kExitFatal;
+    }
+    static io::LatencyFileSystem latency(*base, *spec);
+    base = &latency;
+    if (comm->rank() == 0)
+      log::info("io", fmt::format("latency emulation active ({}): {}; a testing aid, it slows "
+                                  "every open and read on purpose",
+                                  io::kSimLatencyEnv, latency.spec().describe()));
+  }
+  static io::CountingFileSystem fs(*base);
   try {
     auto outcome = cli::run_scan(*comm, fs, opts);
     return outcome.exit_code;
@@ -99,12 +117,41 @@ int main(int argc, char** argv) {
                  "Dataset name for @lists, directories and plain paths")
       ->capture_default_str();
   sc->add_option("--glob", scan.glob, "File-name pattern for directory walks, e.g. '*.root'");
-  sc->add_option("--threads", scan.threads,
-                 "Extraction threads per rank (0 = the cores bound to the rank)")
-      ->check(CLI::NonNegativeNumber)
+  sc->add_option_function<std::string>(
+        "--threads",
+        [&](const std::string& v) {
+          if (v == "auto") {
+            scan.threads = 0;
+            return;
+          }
+          std::size_t used = 0;
+          int n = -1;
+          try {
+            n = std::stoi(v, &used);
+          } catch (const std::exception&) {
+            used = 0;
+          }
+          if (used != v.size() || n < 0 || n > 4096)
+            throw CLI::ValidationError("--threads", "expected 'auto' or a count 0..4096, got '" +
+                                                        v + "'");
+          scan.threads = n;  // 0 = auto as well
+        },
+        "Threads per rank: auto (default) = the cores of the rank's cpuset (hwloc), or a count")
+      ->default_str("auto");
+  sc->add_option("--io-depth", scan.io_depth,
+                 "Files in flight per thread: a rank runs threads x io-depth extractions at once "
+                 "(raise it on latency-bound parallel filesystems; HDF5 stays serialized)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  std::string schedule_kind = "dynamic";
+  sc->add_option("--schedule", schedule_kind,
+                 "dynamic (largest predicted cost first, pulled on demand) or static (contiguous "
+                 "split of the input list: the naive baseline, for benchmarks only)")
+      ->check(CLI::IsMember({"dynamic", "static"}))
       ->capture_default_str();
   sc->add_option("--timeout", scan.timeout_s, "Per-file extraction timeout in seconds (0 = none)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sc->add_option("--checkpoint-interval,--journal-interval", scan.journal_interval_s,
                  "Seconds within which a finished file is durable (fdatasynced) in the journal")
       ->check(CLI::PositiveNumber)
@@ -149,6 +196,7 @@ int main(int argc, char** argv) {
   try {
     if (sc->parsed()) {
       scan.serial_cache_io = cache_io == "serial";
+      scan.static_schedule = schedule_kind == "static";
       scan.step_size = one_step ? std::nullopt : std::optional<std::int64_t>(step_size);
       return run_scan_command(argc, argv, scan, verbose);
     }

@@ -142,6 +142,31 @@ FileMeta stat_failure(const survey::SurveyEntry& e) {
   return m;
 }
 
+// The cost model refined by the cache: every earlier successful extraction (at most
+// kMaxFitRows of them, evenly spaced) fits a line per format, and a changed file remembers
+// its own last time. Rows store what extraction measured (extract_seconds) and the size then.
+schedule::HistoryModel history_model(const cache::Cache& store,
+                                     const std::vector<schedule::WorkItem>& items) {
+  constexpr std::size_t kMaxFitRows = 50'000;
+  schedule::HistoryModel model;
+  const auto paths = store.paths();
+  const std::size_t stride = std::max<std::size_t>(1, paths.size() / kMaxFitRows);
+  std::vector<schedule::HistoryRow> rows;
+  rows.reserve(std::min(paths.size(), kMaxFitRows + 1));
+  for (std::size_t i = 0; i < paths.size(); i += stride) {
+    auto info = store.info(paths[i]);
+    if (!info || info->error_kind != ErrorKind::kNone || !(info->extract_seconds > 0)) continue;
+    rows.push_back({info->format, info->size, info->extract_seconds});
+  }
+  model.fit(rows);
+  for (const auto& w : items) {
+    auto info = store.info(w.path);
+    if (info && info->error_kind != ErrorKind::kTimeout && info->extract_seconds > 0)
+      model.add_file(w.path, info->size, info->extract_seconds);
+  }
+  return model;
+}
+
 }  // namespace
 
 std::uint64_t extraction_options_hash(bool collect_clusters) {
@@ -169,8 +194,11 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   auto topology = topo::detect();
   const int node_ranks = ranks_on_node(comm, topology.hostname);
   const int nodes = nodes_in(comm, topology.hostname);
-  const int threads = topo::threads_per_rank(topology, node_ranks, opt.threads);
-  const auto placements = gather_placement(comm, topology, threads);
+  // Files in flight per rank: threads (cores of the rank's cpuset, or --threads) times
+  // --io-depth, because metadata reads wait on the filesystem far more than they compute.
+  const int core_threads = topo::threads_per_rank(topology, node_ranks, opt.threads);
+  const int threads = core_threads * std::max(1, opt.io_depth);
+  const auto placements = gather_placement(comm, topology, core_threads);
   if (root) {
     for (const auto& w : topo::summarize(placements).warnings) log::warn("placement", w);
   }
@@ -335,21 +363,23 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     schedule::ScheduleOptions so;
     so.threads_per_rank = threads;
     so.timeout_s = opt.timeout_s;
+    so.static_split = opt.static_schedule;
     so.journal = jw.get();
     so.stop = &stop::flag();
     so.on_result = [&rec](const FileMeta& m) { rec.record_file(m); };
-    if (root && store) {
-      // History beats the size model: a file that changed costs about what it cost last time.
-      auto history = std::make_shared<std::unordered_map<std::string, double>>();
-      for (const auto& w : items)
-        if (auto info = store->info(w.path); info && info->extract_seconds > 0)
-          (*history)[w.path] = info->extract_seconds;
-      if (!history->empty()) {
-        so.predict = [history, model = so.cost_model](const schedule::WorkItem& w) {
-          auto it = history->find(w.path);
-          return it != history->end() ? it->second : model.predict(w);
-        };
-      }
+    if (root) {
+      log::info(kLog, fmt::format("{} extraction threads per rank ({} x io-depth {}), {} schedule, "
+                                  "timeout {}",
+                                  threads, core_threads, std::max(1, opt.io_depth),
+                                  opt.static_schedule ? "static (baseline)" : "dynamic",
+                                  opt.timeout_s > 0 ? fmt::format("{:g} s", opt.timeout_s)
+                                                    : std::string("none")));
+    }
+    if (root && store && !items.empty()) {
+      auto model = std::make_shared<schedule::HistoryModel>(history_model(*store, items));
+      log::info(kLog, fmt::format("cost model: {} files with their own history; {}",
+                                  model->files_with_history(), model->describe()));
+      so.predict = [model](const schedule::WorkItem& w) { return model->predict(w); };
     }
     extract::hdf5::initialize();  // on the main thread: extraction threads must not init HDF5
     extract::ExtractOptions eo;
@@ -515,6 +545,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     info.threads_per_rank = threads;
     info.binding = topology.binding;
     info.threads_reason = topo::threads_reason(topology, node_ranks, opt.threads);
+    if (opt.io_depth > 1)
+      info.threads_reason += fmt::format(", x io-depth {} = {} files in flight", opt.io_depth,
+                                         threads);
     const auto summary = topo::summarize(placements);
     info.placement = summary.hosts;
     info.placement_warnings = summary.warnings;

@@ -9,15 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 namespace mpiprep::io {
 namespace {
 
-constexpr int kMaxRetries = 3;
-
-bool transient(int err) {
-  return err == EINTR || err == EAGAIN || err == EIO || err == ESTALE;
-}
+constexpr int kTransientErrnos[] = {EINTR, EAGAIN, EIO, ESTALE};
 
 class PosixFile final : public RandomAccessFile {
  public:
@@ -29,13 +26,12 @@ class PosixFile final : public RandomAccessFile {
 
   Result<std::size_t> pread(std::uint64_t offset, std::span<std::byte> buf) override {
     std::size_t done = 0;
-    int retries = 0;
     while (done < buf.size()) {
       ssize_t n = ::pread(fd_, buf.data() + done, buf.size() - done,
                           static_cast<off_t>(offset + done));
       if (n < 0) {
         int err = errno;
-        if (err == EINTR || (transient(err) && ++retries <= kMaxRetries)) continue;
+        if (err == EINTR) continue;
         return errno_error(err, "read", path_);
       }
       if (n == 0) break;  // end of file
@@ -101,7 +97,65 @@ class FailingFile final : public RandomAccessFile {
   std::unique_ptr<RandomAccessFile> base_;
 };
 
+class TransientFaultFile final : public RandomAccessFile {
+ public:
+  TransientFaultFile(std::unique_ptr<RandomAccessFile> base, FaultInjectingFileSystem& fs)
+      : base_(std::move(base)), fs_(fs) {}
+  Result<std::size_t> pread(std::uint64_t offset, std::span<std::byte> buf) override {
+    if (int err = fs_.take_fault(base_->path(), FaultInjectingFileSystem::Op::kRead); err != 0)
+      return errno_error(err, "read", base_->path());
+    return base_->pread(offset, buf);
+  }
+  std::uint64_t size() const override { return base_->size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  std::unique_ptr<RandomAccessFile> base_;
+  FaultInjectingFileSystem& fs_;
+};
+
+// Runs op() until it succeeds, fails for good, or the policy's retries are spent.
+template <class Op>
+auto with_retries(const RetryPolicy& policy, std::atomic<std::uint64_t>& count, Op&& op)
+    -> decltype(op()) {
+  double backoff = policy.first_backoff_s;
+  for (int attempt = 0;; ++attempt) {
+    auto r = op();
+    if (r.ok() || attempt >= policy.max_retries || !is_transient(r.error())) return r;
+    count.fetch_add(1, std::memory_order_relaxed);
+    if (backoff > 0) std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    backoff = std::min(backoff * 2, policy.max_backoff_s);
+  }
+}
+
+class RetryingFile final : public RandomAccessFile {
+ public:
+  RetryingFile(std::unique_ptr<RandomAccessFile> base, RetryPolicy policy,
+               std::shared_ptr<std::atomic<std::uint64_t>> count)
+      : base_(std::move(base)), policy_(policy), count_(std::move(count)) {}
+  Result<std::size_t> pread(std::uint64_t offset, std::span<std::byte> buf) override {
+    return with_retries(policy_, *count_, [&] { return base_->pread(offset, buf); });
+  }
+  std::uint64_t size() const override { return base_->size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  std::unique_ptr<RandomAccessFile> base_;
+  const RetryPolicy policy_;
+  std::shared_ptr<std::atomic<std::uint64_t>> count_;
+};
+
 }  // namespace
+
+bool is_transient(const Error& e) {
+  if (e.kind != ErrorKind::kIo) return false;
+  const std::string_view m = e.message;
+  for (int err : kTransientErrnos) {
+    const std::string text = std::string(": ") + std::strerror(err);
+    if (m.size() >= text.size() && m.substr(m.size() - text.size()) == text) return true;
+  }
+  return false;
+}
 
 Result<std::vector<std::byte>> RandomAccessFile::read_exact(std::uint64_t offset, std::size_t n) {
   if (offset > size() || n > size() - offset) {
@@ -139,10 +193,9 @@ std::string absolute_path(const std::string& path) {
 
 Result<FileStat> PosixFileSystem::stat(const std::string& path) {
   struct ::stat st {};
-  int retries = 0;
   while (::stat(path.c_str(), &st) != 0) {
     int err = errno;
-    if (err == EINTR || (transient(err) && ++retries <= kMaxRetries)) continue;
+    if (err == EINTR) continue;
     return errno_error(err, "stat", path);
   }
   FileStat fs;
@@ -155,10 +208,9 @@ Result<FileStat> PosixFileSystem::stat(const std::string& path) {
 
 Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::open(const std::string& path) {
   int fd = -1;
-  int retries = 0;
   while ((fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
     int err = errno;
-    if (err == EINTR || (transient(err) && ++retries <= kMaxRetries)) continue;
+    if (err == EINTR) continue;
     return errno_error(err, "open", path);
   }
   struct ::stat st {};
@@ -265,13 +317,46 @@ Result<std::vector<std::string>> CountingFileSystem::list_dir(const std::string&
 
 // ---- Fault injecting -----------------------------------------------------------------------
 
+void FaultInjectingFileSystem::fail_reads(const std::string& path) {
+  std::lock_guard lock(mu_);
+  failing_.push_back(path);
+}
+
+void FaultInjectingFileSystem::fail_transient(const std::string& path, Op op, int err,
+                                              int times) {
+  std::lock_guard lock(mu_);
+  transient_.push_back(Transient{path, op, err, times});
+}
+
+int FaultInjectingFileSystem::take_fault(const std::string& path, Op op) {
+  std::lock_guard lock(mu_);
+  for (auto& t : transient_) {
+    if (t.left > 0 && t.op == op && t.path == path) {
+      --t.left;
+      injected_.fetch_add(1);
+      return t.err;
+    }
+  }
+  return 0;
+}
+
 Result<FileStat> FaultInjectingFileSystem::stat(const std::string& path) { return base_.stat(path); }
 
 Result<std::unique_ptr<RandomAccessFile>> FaultInjectingFileSystem::open(const std::string& path) {
+  if (int err = take_fault(path, Op::kOpen); err != 0) return errno_error(err, "open", path);
   auto f = base_.open(path);
   if (!f.ok()) return f.error();
-  if (std::find(failing_.begin(), failing_.end(), path) != failing_.end())
+  bool fail = false, transient = false;
+  {
+    std::lock_guard lock(mu_);
+    fail = std::find(failing_.begin(), failing_.end(), path) != failing_.end();
+    for (const auto& t : transient_) transient = transient || (t.path == path && t.op == Op::kRead);
+  }
+  if (fail)
     return std::unique_ptr<RandomAccessFile>(std::make_unique<FailingFile>(std::move(f).value()));
+  if (transient)
+    return std::unique_ptr<RandomAccessFile>(
+        std::make_unique<TransientFaultFile>(std::move(f).value(), *this));
   return f;
 }
 
@@ -279,8 +364,26 @@ Result<std::vector<std::string>> FaultInjectingFileSystem::list_dir(const std::s
   return base_.list_dir(path);
 }
 
+// ---- Retrying --------------------------------------------------------------------------------
+
+Result<FileStat> RetryingFileSystem::stat(const std::string& path) {
+  return with_retries(policy_, *retries_, [&] { return base_.stat(path); });
+}
+
+Result<std::unique_ptr<RandomAccessFile>> RetryingFileSystem::open(const std::string& path) {
+  auto f = with_retries(policy_, *retries_, [&] { return base_.open(path); });
+  if (!f.ok()) return f.error();
+  return std::unique_ptr<RandomAccessFile>(
+      std::make_unique<RetryingFile>(std::move(f).value(), policy_, retries_));
+}
+
+Result<std::vector<std::string>> RetryingFileSystem::list_dir(const std::string& path) {
+  return with_retries(policy_, *retries_, [&] { return base_.list_dir(path); });
+}
+
 FileSystem& default_file_system() {
-  static PosixFileSystem fs;
+  static PosixFileSystem posix;
+  static RetryingFileSystem fs(posix);
   return fs;
 }
 

@@ -1,5 +1,6 @@
 #include "schedule/executor.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 
@@ -37,10 +38,12 @@ Done Executor::finish(const Shared& sh, Task task, FileMeta meta, double seconds
   return d;
 }
 
-Executor::Executor(const ExtractFn& fn, int threads, double timeout_s, int rank)
+Executor::Executor(const ExtractFn& fn, int threads, double timeout_s, int rank,
+                   int max_abandoned)
     : sh_(std::make_shared<Shared>(fn, rank)),
       threads_(threads < 0 ? 0 : threads),
-      timeout_s_(timeout_s) {
+      timeout_s_(timeout_s),
+      max_abandoned_(std::max(0, max_abandoned)) {
   slots_.resize(static_cast<std::size_t>(threads_));
   workers_.resize(static_cast<std::size_t>(threads_));
   for (std::size_t i = 0; i < slots_.size(); ++i) start_thread(i);
@@ -74,6 +77,16 @@ void Executor::thread_main(std::shared_ptr<Shared> sh, std::shared_ptr<Slot> slo
       slot->task = task;
       slot->start = Clock::now();
       ++sh->running;
+      if (!sh->fail_fast.empty()) {
+        FileMeta meta;
+        meta.error_kind = ErrorKind::kTimeout;
+        meta.error_message = sh->fail_fast;
+        slot->running = false;
+        --sh->running;
+        sh->done.push_back(finish(*sh, std::move(task), std::move(meta), 0.0));
+        sh->done_cv.notify_all();
+        continue;
+      }
     }
     const auto t0 = Clock::now();
     FileMeta meta = call_extract(sh->fn, task.item);
@@ -198,6 +211,13 @@ std::size_t Executor::check_timeouts() {
     start_thread(i);
     ++abandoned_;
     ++n;
+  }
+  if (n > 0 && abandoned_ >= max_abandoned_ && sh_->fail_fast.empty()) {
+    sh_->fail_fast = "not extracted: rank " + std::to_string(sh_->rank) + " abandoned " +
+                     std::to_string(abandoned_) + " threads stuck past the " +
+                     std::to_string(timeout_s_) +
+                     " s timeout (limit " + std::to_string(max_abandoned_) +
+                     "); the filesystem looks hung, so this rank stopped opening files";
   }
   return n;
 }

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -34,7 +35,9 @@ struct Done {
 class Executor {
  public:
   // threads = 0: nothing runs until the owner calls run_one().
-  Executor(const ExtractFn& fn, int threads, double timeout_s, int rank);
+  // After `max_abandoned` abandoned threads the executor fails fast: tasks become kTimeout
+  // results without running fn (see ScheduleOptions::max_abandoned_threads).
+  Executor(const ExtractFn& fn, int threads, double timeout_s, int rank, int max_abandoned = 16);
   ~Executor();  // stops and joins the live threads; abandoned ones are already detached
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -86,6 +89,7 @@ class Executor {
     std::vector<Done> done;
     std::size_t running = 0;
     bool stop = false;
+    std::string fail_fast;  // non-empty: tasks fail with this message, fn is not called
     double busy_s = 0;
   };
 
@@ -96,6 +100,7 @@ class Executor {
   std::shared_ptr<Shared> sh_;
   const int threads_;
   const double timeout_s_;
+  const int max_abandoned_;
   std::vector<std::shared_ptr<Slot>> slots_;
   std::vector<std::thread> workers_;
   std::int64_t abandoned_ = 0;

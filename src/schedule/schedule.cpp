@@ -175,19 +175,33 @@ class Dispatcher {
         opt.predict ? opt.predict
                     : Predictor([&m = opt.cost_model](const WorkItem& w) { return m.predict(w); });
     cost_.resize(items.size());
+    double total_cost = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const double c = predict(items[i]);
       cost_[i] = c > 0.0 ? c : 0.0;  // NaN and negatives count as free
-      pool_cost_ += cost_[i];
+      total_cost += cost_[i];
     }
-    const auto order = largest_first(items, predict);
-    pool_.assign(order.begin(), order.end());
+    pools_.resize(opt.static_split ? static_cast<std::size_t>(comm.size()) : 1);
+    pool_cost_.assign(pools_.size(), 0.0);
+    if (opt.static_split) {
+      // Rank r's slice is [r*n/P, (r+1)*n/P): input order, no cost ordering.
+      const std::size_t n = items.size(), p = pools_.size();
+      for (std::size_t r = 0; r < p; ++r)
+        for (std::size_t i = r * n / p; i < (r + 1) * n / p; ++i) {
+          pools_[r].push_back(i);
+          pool_cost_[r] += cost_[i];
+        }
+    } else {
+      const auto order = largest_first(items, predict);
+      pools_[0].assign(order.begin(), order.end());
+      pool_cost_[0] = total_cost;
+    }
     total_threads_ = std::max(1, opt.threads_per_rank) * comm.size();
     if (stats_ != nullptr) *stats_ = ScheduleStats{};
   }
 
   std::vector<FileMeta> run() {
-    Executor ex(fn_, opt_.threads_per_rank, opt_.timeout_s, 0);
+    Executor ex(fn_, opt_.threads_per_rank, opt_.timeout_s, 0, opt_.max_abandoned_threads);
     comm::Communicator& comm = rank_.comm();
     const auto poll = to_duration(opt_.poll_interval_s);
     for (;;) {
@@ -221,7 +235,7 @@ class Dispatcher {
         give_back(0, back);
       }
       const std::size_t lookahead = opt_.threads_per_rank > 0 ? 1 : 0;
-      while (!stalled && !pool_.empty() && ex.free_slots(lookahead) > 0) {
+      while (!stalled && !pool(0).empty() && ex.free_slots(lookahead) > 0) {
         const std::size_t i = take(0);
         ex.push({Task{i, items_[i]}});
         ++rank_.stats().batches;
@@ -266,10 +280,18 @@ class Dispatcher {
     problem(std::move(what));
   }
 
+  // The pool rank r takes from: the shared one, or its own slice (static split).
+  std::size_t pool_of(int r) const {
+    return opt_.static_split ? static_cast<std::size_t>(r) : 0;
+  }
+  std::deque<std::size_t>& pool(int r) { return pools_[pool_of(r)]; }
+
   std::size_t take(int to) {
-    const std::size_t i = pool_.front();
-    pool_.pop_front();
-    pool_cost_ = std::max(0.0, pool_cost_ - cost_[i]);
+    std::deque<std::size_t>& pool = this->pool(to);
+    double& pool_cost = pool_cost_[pool_of(to)];
+    const std::size_t i = pool.front();
+    pool.pop_front();
+    pool_cost = std::max(0.0, pool_cost - cost_[i]);
     owner_[i] = to;
     if (dispatched_[i] == 0) {
       dispatched_[i] = 1;
@@ -281,14 +303,18 @@ class Dispatcher {
   // Largest first, up to batch_cost_s per wanted item, at most a guided share of what is left.
   std::vector<std::size_t> take_batch(int to, std::uint32_t want) {
     std::vector<std::size_t> batch;
-    if (pool_.empty() || want == 0) return batch;
+    std::deque<std::size_t>& pool = this->pool(to);
+    if (pool.empty() || want == 0) return batch;
     const double threads = static_cast<double>(worker_threads_[static_cast<std::size_t>(to)]);
-    const double guided = threads * pool_cost_ / (2.0 * total_threads_);
+    // Guided self-scheduling only makes sense for a shared pool.
+    const double guided = opt_.static_split
+                              ? opt_.batch_cost_s * want
+                              : threads * pool_cost_[0] / (2.0 * total_threads_);
     const double cap = std::min(opt_.batch_cost_s * want, guided);
     const std::size_t max_items = std::max<std::size_t>(1, opt_.max_batch_items);
     double sum = 0;
-    while (!pool_.empty() && batch.size() < max_items) {
-      const double c = cost_[pool_.front()];
+    while (!pool.empty() && batch.size() < max_items) {
+      const double c = cost_[pool.front()];
       if (!batch.empty() && sum + c > cap) break;
       sum += c;
       batch.push_back(take(to));
@@ -390,8 +416,8 @@ class Dispatcher {
         continue;
       }
       owner_[i] = -1;
-      pool_.push_front(static_cast<std::size_t>(i));
-      pool_cost_ += cost_[i];
+      pool(r).push_front(static_cast<std::size_t>(i));
+      pool_cost_[pool_of(r)] += cost_[i];
       ++rank_.stats().requeued;
     }
   }
@@ -403,8 +429,8 @@ class Dispatcher {
   RankState rank_;
 
   std::vector<double> cost_;
-  std::deque<std::size_t> pool_;
-  double pool_cost_ = 0;
+  std::vector<std::deque<std::size_t>> pools_;  // one shared pool, or one per rank (static)
+  std::vector<double> pool_cost_;              // predicted seconds left in each pool
   std::vector<FileMeta> results_;
   std::vector<std::uint8_t> state_;
   std::vector<int> owner_;
@@ -426,7 +452,8 @@ class Worker {
       : fn_(fn), opt_(opt), stats_(stats), rank_(comm, opt) {}
 
   void run() {
-    Executor ex(fn_, opt_.threads_per_rank, opt_.timeout_s, rank_.comm().rank());
+    Executor ex(fn_, opt_.threads_per_rank, opt_.timeout_s, rank_.comm().rank(),
+                opt_.max_abandoned_threads);
     comm::Communicator& comm = rank_.comm();
     const auto poll = to_duration(opt_.poll_interval_s);
     const auto slow_poll = std::max<Clock::duration>(poll, std::chrono::milliseconds(1));

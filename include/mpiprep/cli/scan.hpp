@@ -30,8 +30,10 @@ struct ScanOptions {
   bool text_report = true;          // the timing table on stdout (rank 0)
   std::optional<std::int64_t> step_size = 100000;  // nullopt = one step per file
   bool align_clusters = false;
-  int threads = 0;                  // extraction threads per rank; 0 = from the topology
-  double timeout_s = 0.0;           // per-file extraction timeout; 0 = none
+  int threads = 0;                  // threads per rank; 0 = auto (cores of the rank's cpuset)
+  int io_depth = 1;                 // files in flight per thread: threads * io_depth extractions
+  bool static_schedule = false;     // --schedule static: contiguous split (benchmark baseline)
+  double timeout_s = 120.0;         // per-file extraction timeout; 0 = none
   double journal_interval_s = 10.0;  // --checkpoint-interval
   double lock_stale_after_s = 600.0;  // a commit lock older than this is broken
   double lock_wait_s = 120.0;         // how long a commit waits for a live lock holder

@@ -46,8 +46,8 @@ class FileSystem {
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
 };
 
-// The real thing. Transient errors (EINTR, EAGAIN, EIO, ESTALE) are retried a bounded number
-// of times before they become kIo.
+// The real thing. EINTR is retried at once; other errors are returned (default_file_system()
+// wraps it in a RetryingFileSystem for the transient ones).
 class PosixFileSystem final : public FileSystem {
  public:
   Result<FileStat> stat(const std::string& path) override;
@@ -94,21 +94,73 @@ class CountingFileSystem final : public FileSystem {
   IoCounters counters_;
 };
 
-// Fails chosen operations: paths whose reads return EIO, or reads cut short after a byte limit.
+// Fails chosen operations: paths whose reads always return EIO, or whose opens/reads fail
+// with a given errno a number of times before they succeed (transient errors). Thread-safe.
 class FaultInjectingFileSystem final : public FileSystem {
  public:
+  enum class Op { kOpen, kRead };
   explicit FaultInjectingFileSystem(FileSystem& base) : base_(base) {}
-  void fail_reads(const std::string& path) { failing_.push_back(path); }
+  void fail_reads(const std::string& path);
+  // The next `times` opens (or preads) of `path` fail with `err` (e.g. ESTALE), then pass.
+  void fail_transient(const std::string& path, Op op, int err, int times);
+  // Faults injected so far by fail_transient.
+  [[nodiscard]] std::uint64_t injected() const { return injected_.load(); }
   Result<FileStat> stat(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
 
+  struct Transient {
+    std::string path;
+    Op op;
+    int err;
+    int left;
+  };
+  // Internal (used by the injected files): consumes one planned fault, returns its errno or 0.
+  int take_fault(const std::string& path, Op op);
+
  private:
   FileSystem& base_;
+  std::mutex mu_;
   std::vector<std::string> failing_;
+  std::vector<Transient> transient_;
+  std::atomic<std::uint64_t> injected_{0};
 };
 
-// Process-wide default (Posix); main may wrap it in a CountingFileSystem.
+// Retries transient errors (EINTR, EAGAIN, EIO, ESTALE: see is_transient) of open, stat and
+// pread up to `max_retries` times, sleeping `first_backoff_s`, then twice as long each time
+// (capped at `max_backoff_s`). A parallel filesystem's ESTALE or EIO during a server failover
+// usually clears within tens of milliseconds; a persistent EIO costs at most the sum of the
+// back-offs (default 5+10+20+40 ms) before it becomes the file's kIo error.
+struct RetryPolicy {
+  int max_retries = 4;
+  double first_backoff_s = 5e-3;
+  double max_backoff_s = 0.1;
+};
+
+class RetryingFileSystem final : public FileSystem {
+ public:
+  explicit RetryingFileSystem(FileSystem& base, RetryPolicy policy = {})
+      : base_(base), policy_(policy) {}
+  Result<FileStat> stat(const std::string& path) override;
+  Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) override;
+  // Retries done so far (all operations, all threads).
+  [[nodiscard]] std::uint64_t retries() const { return retries_->load(); }
+
+ private:
+  FileSystem& base_;
+  const RetryPolicy policy_;
+  std::shared_ptr<std::atomic<std::uint64_t>> retries_ =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+};
+
+// True for an Error made by errno_error from a transient errno (EINTR, EAGAIN, EIO, ESTALE).
+// errno_error is the io layer's single choke point for system errors, so the kind plus the
+// strerror text identify the errno.
+[[nodiscard]] bool is_transient(const Error& e);
+
+// Process-wide default: Posix with transient errors retried (RetryingFileSystem); main may
+// wrap it in a CountingFileSystem and a LatencyFileSystem.
 FileSystem& default_file_system();
 
 // Turns an errno into an Error naming the operation and path.

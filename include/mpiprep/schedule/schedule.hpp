@@ -49,6 +49,16 @@ using ExtractFn = std::function<FileMeta(const WorkItem&)>;
 struct ScheduleOptions {
   int threads_per_rank = 1;  // extraction threads per rank; 0 = on the main thread
   double timeout_s = 0.0;    // per file; 0 = none (needs threads_per_rank >= 1)
+  // Abandoned threads are bounded: once a rank has abandoned this many, it stops starting
+  // extractions (the filesystem is most likely hung): every file it is handed afterwards is
+  // recorded as kTimeout without being opened, so the run ends instead of piling up stuck
+  // threads. At most max_abandoned_threads + threads_per_rank threads are ever abandoned.
+  int max_abandoned_threads = 16;
+
+  // Benchmark baseline, not for production: rank r extracts exactly the r-th contiguous slice
+  // of `items` (input order, sizes differing by at most one item), as a naive script would.
+  // Same messages and results as the dynamic schedule; no cost ordering, no sharing.
+  bool static_split = false;
 
   CostModel cost_model;
   Predictor predict;  // overrides cost_model when set (e.g. from cache history)
