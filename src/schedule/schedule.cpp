@@ -257,17 +257,19 @@ class Dispatcher {
   // Stopping: whatever is in the pool will not run. Returns how many items that was.
   std::size_t drain_pool() {
     std::size_t n = 0;
-    while (!pool_.empty()) {
-      const std::size_t i = pool_.front();
-      pool_.pop_front();
-      if (state_[i] != kPending) continue;
-      state_[i] = kNotRun;
-      owner_[i] = -1;
-      --unresolved_;
-      ++n;
-      if (stats_ != nullptr) stats_->not_run.push_back(i);
+    for (auto& pool : pools_) {
+      while (!pool.empty()) {
+        const std::size_t i = pool.front();
+        pool.pop_front();
+        if (state_[i] != kPending) continue;
+        state_[i] = kNotRun;
+        owner_[i] = -1;
+        --unresolved_;
+        ++n;
+        if (stats_ != nullptr) stats_->not_run.push_back(i);
+      }
     }
-    pool_cost_ = 0;
+    std::fill(pool_cost_.begin(), pool_cost_.end(), 0.0);
     return n;
   }
 
