@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Balance and latency-scaling benchmarks of the scheduler. See bench/balance/README.md.
+#
+#   bench/balance/run.sh [--n N] [--latency-n M] [--only balance|latency]
+#
+# Defaults: N = 10000 skewed files for balance (2, 4, 8, 16 ranks, dynamic vs static split),
+# M = 4000 small ROOT files for the latency sweep (1..16 ranks x 1/4/16 files in flight).
+# Environment:
+#   MPIPREP_BIN        the mpiprep binary (default: build-bench/mpiprep, built if missing)
+#   MPIPREP_BENCH_DIR  work directory (default /tmp/mpiprep-bench-balance)
+#   PYTHON             a Python 3 with h5py and numpy (default: Debian's /usr/bin/python3)
+# Results: bench/results/balance-<date>.md and .json.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+n=10000
+latency_n=4000
+only=""
+while (($#)); do
+  case $1 in
+    --n) n=$2; shift ;;
+    --latency-n) latency_n=$2; shift ;;
+    --only) only=$2; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+py=${PYTHON:-}
+if [[ -z $py ]]; then
+  for cand in /usr/bin/python3 python3; do
+    if "$cand" -c 'import h5py, numpy' 2>/dev/null; then py=$cand; break; fi
+  done
+fi
+[[ -n $py ]] || { echo "run.sh: need a Python 3 with h5py and numpy" >&2; exit 2; }
+
+bin=${MPIPREP_BIN:-$repo/build-bench/mpiprep}
+if [[ ! -x $bin ]]; then
+  echo "run.sh: building $bin" >&2
+  cmake -S "$repo" -B "$repo/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DMPIPREP_BUILD_TESTS=OFF -DMPIPREP_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$repo/build-bench" --target mpiprep -j2
+fi
+export PYTHONDONTWRITEBYTECODE=1
+# shellcheck source=/dev/null
+source "$repo/scripts/env.sh"
+
+work=${MPIPREP_BENCH_DIR:-/tmp/mpiprep-bench-balance}
+mkdir -p "$work" "$repo/bench/results"
+stamp=$(date -u +%Y-%m-%d)
+md="$repo/bench/results/balance-$stamp.md"
+js="$repo/bench/results/balance-$stamp.json"
+[[ -n $only ]] || : >"$md"
+{
+  echo "# bench/balance, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Host: $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Binary: $bin ($(git -C "$repo" rev-parse --short HEAD))."
+  echo
+} >>"$md"
+[[ -n $only ]] || rm -f "$js"  # --only appends to the day's results
+
+if [[ -z $only || $only == balance ]]; then
+  "$py" "$here/gen_fileset.py" skewed "$work/skewed" "$n"
+  lat=$(cat "$work/skewed/latency.txt")
+  {
+    echo "## Balance: $n skewed files, one file in flight per rank"
+    echo
+    echo "MPIPREP_SIM_LATENCY=\`$lat\`"
+    echo
+  } >>"$md"
+  "$py" "$here/bench.py" balance --files "$work/skewed/files.txt" --latency "$lat" \
+    --mpiprep "$bin" --work "$work/runs" --json "$js" | tee -a "$md"
+  echo >>"$md"
+fi
+
+if [[ -z $only || $only == latency ]]; then
+  "$py" "$here/gen_fileset.py" latency "$work/latency" "$latency_n"
+  {
+    echo "## Latency scaling: $latency_n small ROOT files, MPIPREP_SIM_LATENCY=\`open:2ms\`"
+    echo
+  } >>"$md"
+  "$py" "$here/bench.py" latency --files "$work/latency/files.txt" --latency "open:2ms" \
+    --mpiprep "$bin" --work "$work/runs" --json "$js" | tee -a "$md"
+  echo >>"$md"
+fi
+echo "run.sh: results in $md" >&2
