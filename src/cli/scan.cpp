@@ -268,10 +268,25 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   std::vector<std::size_t> item_spec;             // items[i] is files.files[item_spec[i]]
   std::unordered_map<std::string, FileMeta> metas;  // path -> final FileMeta (rank 0)
   std::size_t pruned = 0;
+  std::optional<Error> cache_fatal;
   if (root) {
     auto t = rec.time(report::Phase::kLoadCache);
     if (opt.use_cache) {
-      auto loaded = cache::Cache::load(cache_path);
+      // Not moved aside yet: a cache written by a newer mpiprep is someone else's data, not
+      // garbage (fatal, below); only a corrupt or foreign file is moved aside.
+      cache::LoadOptions peek;
+      peek.move_aside = false;
+      auto loaded = cache::Cache::load(cache_path, peek);
+      if (loaded.report.status == cache::LoadStatus::kForeign &&
+          loaded.report.reason.find("newer than this mpiprep") != std::string::npos) {
+        cache_fatal = make_error(ErrorKind::kUnsupportedVersion,
+                                 fmt::format("cache {}: {}; use a newer mpiprep or another --cache "
+                                             "(nothing was written)",
+                                             cache_path, loaded.report.reason));
+      } else if (loaded.report.status == cache::LoadStatus::kCorrupt ||
+                 loaded.report.status == cache::LoadStatus::kForeign) {
+        loaded = cache::Cache::load(cache_path);  // rare: now move it aside
+      }
       const auto& lr = loaded.report;
       switch (lr.status) {
         case cache::LoadStatus::kLoaded:
@@ -347,6 +362,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
                                 surveyed.size() - keys.size()));
   }
 
+  agree_or_stop(comm, cache_fatal);
+
   // ---- 4. extract (all ranks) ----------------------------------------------------------------
   std::unique_ptr<journal::Writer> jw;
   if (opt.use_cache) {
@@ -391,9 +408,43 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     auto fn = [&fs, eo, delay_ms](const schedule::WorkItem& w) {
       if (delay_ms > 0)
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms));
+      // A file that changes between the survey's stat and its extraction, or while it is being
+      // read, must not be cached under a key that does not match what was read: stat around
+      // the extraction, retry once if it changed meanwhile, and key the result by the fresh stat.
+      auto before = fs.stat(w.path);
       FileMeta m = extract::extract_file(fs, w.path, eo);
-      m.mtime_ns = w.mtime_ns;
-      if (m.size == 0) m.size = w.size;
+      auto after = fs.stat(w.path);
+      auto same = [](const Result<io::FileStat>& a, const Result<io::FileStat>& b) {
+        return a.ok() && b.ok() && a->size == b->size && a->mtime_ns == b->mtime_ns;
+      };
+      if (before.ok() && after.ok() && !same(before, after)) {
+        before = fs.stat(w.path);
+        m = extract::extract_file(fs, w.path, eo);
+        after = fs.stat(w.path);
+        if (!same(before, after)) {
+          FileMeta e;
+          e.path = w.path;
+          e.size = after->size;
+          e.mtime_ns = after->mtime_ns;
+          e.format = m.format;
+          e.error_kind = ErrorKind::kIo;  // transient: retried by the next run
+          e.error_message = "file changed while being read (twice): size or mtime moved";
+          log::warn(kLog, w.path + ": " + e.error_message);
+          return e;
+        }
+      }
+      if (before.ok()) {
+        if (before->size != w.size || before->mtime_ns != w.mtime_ns)
+          log::warn(kLog, fmt::format("{}: changed since the survey (size {} -> {}, mtime_ns {} "
+                                      "-> {}): re-statted, extracted and cached as it is now",
+                                      w.path, w.size, before->size, w.mtime_ns,
+                                      before->mtime_ns));
+        m.mtime_ns = before->mtime_ns;
+        m.size = before->size;
+      } else {
+        m.mtime_ns = w.mtime_ns;
+        if (m.size == 0) m.size = w.size;
+      }
       return m;
     };
     results = schedule::run_schedule(comm, items, fn, so, &sstats);

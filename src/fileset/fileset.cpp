@@ -263,12 +263,35 @@ Status add_list_file(Builder& b, io::FileSystem& fs, const std::string& list_pat
   if (!text) return std::move(text).error();
   std::string base = parent_dir(list_path);
   std::string_view rest = *text;
+  std::size_t line_no = 0;
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    ++line_no;
     line = trim(line);
     if (line.empty() || line.front() == '#') continue;
+    if (line.front() == '"') {
+      // A JSON string literal: the escape for paths with newlines, leading or trailing
+      // spaces, a leading '#' or '"' ("a\nb", "\u00e9" or the UTF-8 itself).
+      std::string path;
+      try {
+        auto j = nlohmann::json::parse(line);
+        if (!j.is_string()) throw std::runtime_error("not a string");
+        path = j.get<std::string>();
+      } catch (const std::exception&) {
+        return make_error(ErrorKind::kCorrupt,
+                          "list file " + list_path + " line " + std::to_string(line_no) +
+                              ": a line starting with '\"' must be one JSON string literal "
+                              "(the escape for paths with newlines or surrounding spaces)");
+      }
+      if (path.empty() || path.find('\0') != std::string::npos)
+        return make_error(ErrorKind::kCorrupt, "list file " + list_path + " line " +
+                                                   std::to_string(line_no) +
+                                                   ": empty path or NUL in a quoted path");
+      b.add_entry(dataset, path, base, std::nullopt);
+      continue;
+    }
     b.add_entry(dataset, line, base, std::nullopt);
   }
   return {};

@@ -208,7 +208,9 @@ Result<FileStat> PosixFileSystem::stat(const std::string& path) {
 
 Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::open(const std::string& path) {
   int fd = -1;
-  while ((fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
+  // O_NONBLOCK: opening a FIFO without a writer must not block the rank (for regular files
+  // it changes nothing); anything that is not a regular file is refused below.
+  while ((fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
     int err = errno;
     if (err == EINTR) continue;
     return errno_error(err, "open", path);
@@ -222,6 +224,11 @@ Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::open(const std::strin
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
     return make_error(ErrorKind::kIo, "open " + path + ": is a directory");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorKind::kUnsupportedFormat,
+                      "open " + path + ": not a regular file (device, socket or pipe)");
   }
   return std::unique_ptr<RandomAccessFile>(
       std::make_unique<PosixFile>(fd, path, static_cast<std::uint64_t>(st.st_size)));
