@@ -176,7 +176,8 @@ void crash_point(std::string_view step) {
 }
 
 // Under the lock: temp files and broken-lock leftovers of killed commits on this host
-// ("<name>.tmp-<host>-<pid>-<hex>", "<name>.lock.stale-<host>-<pid>-<hex>") whose pid is gone.
+// ("<name>.tmp-<host>-<pid>-<hex>", "<name>.lock.stale-<host>-<pid>-<hex>",
+// "<name>.lock.new-<host>-<pid>-<hex>") whose pid is gone.
 // Leftovers from other hosts are left alone: we cannot tell whether their writer is alive.
 std::size_t remove_dead_leftovers(const std::string& path) {
   const std::string dir = posix::parent_dir(path);
@@ -187,7 +188,7 @@ std::size_t remove_dead_leftovers(const std::string& path) {
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename();
     std::string rest;
-    for (const std::string& prefix : {base + ".tmp-", base + ".lock.stale-"})
+    for (const std::string& prefix : {base + ".tmp-", base + ".lock.stale-", base + ".lock.new-"})
       if (name.rfind(prefix, 0) == 0) rest = name.substr(prefix.size());
     if (rest.rfind(host + "-", 0) != 0) continue;
     rest = rest.substr(host.size() + 1);
