@@ -7,6 +7,7 @@
 // yet fsynced is lost" is modelled here at the file level: after a crash before the temp file
 // was fsynced, the test truncates that temp file (what a power loss may leave) before the
 // next commit runs over it.
+#include <algorithm>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
