@@ -162,29 +162,33 @@ TEST(CommitCrash, SeventyFiveRandomKillsNeverLeaveABrokenCache) {
   constexpr int kRows = 1500;  // per batch: a commit takes long enough to be hit midway
   make_old(path, kRows);
 
-  // How long an uninterrupted commit of one more batch takes here (load included).
+  // How long an uninterrupted commit of one more batch (the trials' size) takes here.
   auto t0 = std::chrono::steady_clock::now();
   {
     TempDir probe;
     fs::copy_file(path, probe.file("cache.h5"));
-    int st = wait_status(commit_in_child(probe.file("cache.h5"), 1, kRows, nullptr));
+    int st = wait_status(commit_in_child(probe.file("cache.h5"), 1, kRows / 10, nullptr));
     ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   }
   const double full_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::mt19937_64 rng(20261122);
-  std::uniform_real_distribution<double> when(0.0, 0.9 * full_s);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  // Kill at a random moment within a window that adapts to the load: it shrinks when a commit
+  // finished before its kill and grows back when the kill landed, so most trials hit a commit
+  // in flight whether the machine is idle or busy.
+  double window = 0.9 * full_s;
   std::size_t expect_files = kRows;
   std::uint64_t expect_gen = 1;
   int killed = 0, finished = 0;
   int trials = 0;
   // At least 75 trials, and on until 50 of them killed a commit in flight (how many finish
   // before their kill depends on the machine's load).
-  for (int trial = 0; trial < 200 && (trial < 75 || killed < 50); ++trial) {
+  for (int trial = 0; trial < 400 && (trial < 75 || killed < 50); ++trial) {
     ++trials;
     const int batch = 10 + trial;
     pid_t pid = commit_in_child(path, batch, kRows / 10, nullptr);
-    std::this_thread::sleep_for(std::chrono::duration<double>(when(rng)));
+    std::this_thread::sleep_for(std::chrono::duration<double>(unit(rng) * window));
     ::kill(pid, SIGKILL);
     const int st = wait_status(pid);
     OnDisk d = look(path);
@@ -196,8 +200,13 @@ TEST(CommitCrash, SeventyFiveRandomKillsNeverLeaveABrokenCache) {
       ASSERT_EQ(d.generation, expect_gen) << "trial " << trial;
     }
     ASSERT_EQ(d.files, expect_files) << "trial " << trial;
-    if (WIFSIGNALED(st)) ++killed;
-    else ++finished;
+    if (WIFSIGNALED(st)) {
+      ++killed;
+      window = std::min(window * 1.05, 2.0 * full_s);
+    } else {
+      ++finished;
+      window *= 0.8;
+    }
   }
   std::printf("%d trials (commit %.3f s): %d killed, %d finished first; %llu commits landed\n",
               trials, full_s, killed, finished, static_cast<unsigned long long>(expect_gen - 1));
