@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mpiprep/cli/commands.hpp"
+#include "mpiprep/cli/report_command.hpp"
 #include "mpiprep/cli/scan.hpp"
 #include "mpiprep/comm/mpi_communicator.hpp"
 #include "mpiprep/core/log.hpp"
@@ -103,8 +104,20 @@ int main(int argc, char** argv) {
   sc->add_option("-o,--output", scan.output_path, "coffea preprocessed fileset (JSON) to write");
   sc->add_option("--failures", scan.failures_path,
                  "Failures list (JSON: path, dataset, kind, message); default <output>.failures.json");
+  sc->add_option("--report", scan.report_dir,
+                 "Directory for the run's report: report.json, timeline.svg, histogram.svg "
+                 "(created if missing)");
   sc->add_option("--report-json", scan.report_json_path,
-                 "Timing report as JSON (per-rank phases, per-file times, bytes read)");
+                 "Timing report as JSON only (the same document as DIR/report.json)");
+  sc->add_option("--progress", scan.progress,
+                 "Progress on stderr (rank 0): auto = live bar on a terminal, a line every "
+                 "--progress-interval seconds otherwise")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+      ->capture_default_str();
+  sc->add_option("--progress-interval", scan.progress_interval_s,
+                 "Seconds between progress lines (batch logs)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sc->add_flag("--no-report", [&](std::int64_t) { scan.text_report = false; },
                "Do not print the timing report on stdout");
   sc->add_option("--step-size", step_size, "Entries per step (coffea's step_size)")
@@ -185,6 +198,16 @@ int main(int argc, char** argv) {
 
   cli::JobScriptCommand jobscript;
   cli::add_jobscript_command(app, jobscript);
+  std::vector<std::string> report_files;
+  std::string report_svg;
+  auto* rp = app.add_subcommand(
+      "report", "Re-render a run's report.json (text, --svg figures); with several, compare the "
+                "runs side by side and list their history by start time");
+  rp->add_option("reports", report_files, "report.json files written by scan --report")
+      ->required();
+  rp->add_option("--svg", report_svg,
+                 "Write timeline.svg and histogram.svg here (<name>-timeline.svg ... per run "
+                 "when several)");
 
   try {
     app.parse(argc, argv);
@@ -208,6 +231,7 @@ int main(int argc, char** argv) {
     if (show->parsed()) return cli::run_cache_show(cache_file, cache_json, std::cout, std::cerr);
     if (verify->parsed()) return cli::run_cache_verify(cache_file, std::cout, std::cerr);
     if (jobscript.app->parsed()) return cli::run_jobscript_command(jobscript);
+    if (rp->parsed()) return cli::run_report(report_files, report_svg, std::cout, std::cerr);
   } catch (const FatalError& e) {
     std::cerr << "mpiprep: " << e.what() << '\n';
     return e.exit_code();

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "mpiprep/cache/cache.hpp"
@@ -22,7 +24,9 @@
 #include "mpiprep/fileset/fileset.hpp"
 #include "mpiprep/journal/journal.hpp"
 #include "mpiprep/output/coffea.hpp"
+#include "mpiprep/report/progress.hpp"
 #include "mpiprep/report/report.hpp"
+#include "mpiprep/report/svg.hpp"
 #include "mpiprep/schedule/schedule.hpp"
 #include "mpiprep/survey/survey.hpp"
 #include "mpiprep/topo/topology.hpp"
@@ -72,13 +76,46 @@ std::optional<Error> check_cache_dir(const std::string& cache_path) {
   return std::nullopt;
 }
 
-int nodes_in(comm::Communicator& comm, const std::string& host) {
+// Collective. Ranks per host on rank 0, in the order of each host's lowest rank (empty
+// elsewhere).
+std::vector<std::pair<std::string, int>> ranks_per_host(comm::Communicator& comm,
+                                                        const std::string& host) {
   comm::Bytes mine(host.size());
   std::memcpy(mine.data(), host.data(), host.size());
   auto all = comm.gather(mine, 0);
-  std::set<std::string> hosts;
-  for (const auto& b : all) hosts.emplace(reinterpret_cast<const char*>(b.data()), b.size());
-  return std::max<int>(1, static_cast<int>(hosts.size()));
+  std::vector<std::pair<std::string, int>> hosts;
+  for (const auto& b : all) {
+    std::string name(reinterpret_cast<const char*>(b.data()), b.size());
+    auto it = std::find_if(hosts.begin(), hosts.end(), [&](const auto& h) { return h.first == name; });
+    if (it == hosts.end()) {
+      hosts.emplace_back(std::move(name), 1);
+    } else {
+      ++it->second;
+    }
+  }
+  return hosts;
+}
+
+// The batch job this run belongs to, for the report history: Slurm, then Grid Engine / UGE.
+std::pair<std::string, std::string> batch_job() {
+  if (const char* id = std::getenv("SLURM_JOB_ID"); id != nullptr && *id != '\0') return {id, "slurm"};
+  if (const char* id = std::getenv("JOB_ID"); id != nullptr && *id != '\0') return {id, "sge"};
+  return {};
+}
+
+// Rank 0, before any extraction: the report directory exists (created) and is writable.
+std::optional<Error> prepare_report_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return make_error(ErrorKind::kPermission,
+                      fmt::format("report directory {} cannot be created: {}", dir, ec.message()));
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return make_error(ErrorKind::kPermission, fmt::format("report directory {} is not writable: {}",
+                                                          dir, std::strerror(errno)));
+  }
+  return std::nullopt;
 }
 
 // Ranks sharing this node: for the default threads per rank.
@@ -183,8 +220,13 @@ std::uint64_t extraction_options_hash(bool collect_clusters) {
 
 ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOptions& opt) {
   const bool root = comm.rank() == 0;
-  const auto start_wall = std::chrono::system_clock::now();
+  // The run clock: every rank takes its steady-clock origin right after leaving this barrier,
+  // so per-file start/end times of different ranks share one axis (to within the barrier's
+  // exit skew) without relying on synchronised wall clocks across nodes.
+  comm.barrier();
   report::Recorder rec;
+  rec.set_origin(std::chrono::steady_clock::now());
+  const auto start_wall = std::chrono::system_clock::now();
   ScanOutcome out;
   auto* counting = dynamic_cast<io::CountingFileSystem*>(&fs);
 
@@ -193,7 +235,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
 
   auto topology = topo::detect();
   const int node_ranks = ranks_on_node(comm, topology.hostname);
-  const int nodes = nodes_in(comm, topology.hostname);
+  const auto hosts = ranks_per_host(comm, topology.hostname);
+  const int nodes = std::max(1, static_cast<int>(hosts.size()));
   // Files in flight per rank: threads (cores of the rank's cpuset, or --threads) times
   // --io-depth, because metadata reads wait on the filesystem far more than they compute.
   const int core_threads = topo::threads_per_rank(topology, node_ranks, opt.threads);
@@ -224,6 +267,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
                                   files.datasets.size()));
     }
     if (!fatal && opt.use_cache) fatal = check_cache_dir(cache_path);
+    if (!fatal && !opt.report_dir.empty()) fatal = prepare_report_dir(opt.report_dir);
   }
   agree_or_stop(comm, fatal);
   // From here on every open through `fs` is a data file (the inputs themselves were read above).
@@ -376,6 +420,13 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   }
   std::vector<FileMeta> results;
   schedule::ScheduleStats sstats;
+  std::optional<report::Progress> progress;
+  std::size_t progress_done = 0;  // files resolved, as rank 0's dispatcher last reported
+  if (root) {
+    auto mode = report::parse_progress_mode(opt.progress).value_or(report::ProgressMode::kAuto);
+    if (mode != report::ProgressMode::kNone)
+      progress.emplace(report::Progress::to_stderr(mode, opt.progress_interval_s));
+  }
   {
     schedule::ScheduleOptions so;
     so.threads_per_rank = threads;
@@ -383,7 +434,16 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     so.static_split = opt.static_schedule;
     so.journal = jw.get();
     so.stop = &stop::flag();
-    so.on_result = [&rec](const FileMeta& m) { rec.record_file(m); };
+    so.on_result_span = [&rec](const FileMeta& m, std::chrono::steady_clock::time_point s,
+                               std::chrono::steady_clock::time_point e) {
+      rec.record_file(m, s, e);
+    };
+    if (root && progress) {
+      so.on_progress = [&progress, &progress_done](std::size_t done, std::size_t total) {
+        progress_done = done;
+        progress->update(done, total);
+      };
+    }
     if (root) {
       log::info(kLog, fmt::format("{} extraction threads per rank ({} x io-depth {}), {} schedule, "
                                   "timeout {}",
@@ -448,6 +508,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       return m;
     };
     results = schedule::run_schedule(comm, items, fn, so, &sstats);
+    if (progress) progress->finish(progress_done, items.size());
     // Rank 0 holds every rank's stats, the others their own: this rank's are first either way.
     if (!sstats.ranks.empty()) {
       const auto& rs = sstats.ranks.front();
@@ -607,6 +668,10 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
                                       {"binding", p.binding}, {"cores", p.cores},
                                       {"numa", p.numa}, {"threads", p.threads}});
     }
+    info.hosts = hosts;
+    std::tie(info.job_id, info.scheduler) = batch_job();
+    if (opt.use_cache) info.cache_path = cache_path;
+    info.cache_committed = out.committed;
     report::Counts counts;
     counts.files = out.files;
     counts.hits = out.hits;
@@ -617,17 +682,32 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     }
-    if (!opt.report_json_path.empty()) {
+    if (!opt.report_json_path.empty() || !opt.report_dir.empty()) {
       auto j = report::render_json(info, counts, timings);
       j["io"] = {{"opens", out.opens}, {"stats", out.stats}, {"bytes_read", out.bytes_read}};
-      j["cache"] = {{"path", cache_path}, {"committed", out.committed},
-                    {"replayed_journals", out.replayed},
-                    {"replayed_records", out.replayed_records}};
+      j["cache"]["replayed_journals"] = out.replayed;
+      j["cache"]["replayed_records"] = out.replayed_records;
       j["interrupted"] = {{"files_not_started", interrupted},
                           {"signal", stop::signal_number()},
                           {"stopped", interrupted > 0}};
-      auto s = output::write_file_atomic(opt.report_json_path, j.dump(2) + "\n");
-      if (!s.ok() && !output_error) output_error = s.error();
+      const std::string doc = j.dump(2) + "\n";
+      std::vector<std::pair<std::string, std::string>> writes;
+      if (!opt.report_json_path.empty()) writes.emplace_back(opt.report_json_path, doc);
+      if (!opt.report_dir.empty()) {
+        const std::filesystem::path dir(opt.report_dir);
+        writes.emplace_back((dir / "report.json").string(), doc);
+        writes.emplace_back((dir / "timeline.svg").string(),
+                            report::render_timeline_svg(info, timings));
+        writes.emplace_back((dir / "histogram.svg").string(),
+                            report::render_histogram_svg(info, timings));
+      }
+      for (const auto& [path, content] : writes) {
+        auto s = output::write_file_atomic(path, content);
+        if (!s.ok() && !output_error) output_error = s.error();
+      }
+      if (!opt.report_dir.empty() && !output_error)
+        log::info(kLog, fmt::format("report written to {}/{{report.json,timeline.svg,histogram.svg}}",
+                                    opt.report_dir));
     }
   }
   agree_or_stop(comm, output_error);

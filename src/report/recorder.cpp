@@ -1,4 +1,5 @@
 // Per-rank timers and file records, and their gathering on the root rank.
+#include <algorithm>
 #include <cstring>
 
 #include "mpiprep/report/report.hpp"
@@ -7,7 +8,7 @@ namespace mpiprep::report {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x5450524d;  // "MRPT"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: per-file start and end
 // Longest path accepted when decoding (PATH_MAX is 4096 on Linux; leave room).
 constexpr std::uint32_t kMaxPath = 1 << 16;
 
@@ -55,8 +56,8 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-// Smallest encoded file record: path length, format, error, seconds, bytes, rank.
-constexpr std::size_t kMinFileRecord = 4 + 1 + 1 + 8 + 8 + 4;
+// Smallest encoded file record: path length, format, error, seconds, bytes, rank, start, end.
+constexpr std::size_t kMinFileRecord = 4 + 1 + 1 + 8 + 8 + 4 + 8 + 8;
 
 Error corrupt(const std::string& what) {
   return make_error(ErrorKind::kCorrupt, "report record: " + what);
@@ -115,6 +116,24 @@ void Recorder::record_file(const FileMeta& meta) {
                          meta.error_kind});
 }
 
+void Recorder::record_file(const FileMeta& meta, Clock::time_point start, Clock::time_point end) {
+  FileTiming t{meta.path, meta.format, meta.extract_seconds, meta.bytes_read, meta.rank,
+               meta.error_kind};
+  t.start = since_origin(start);
+  t.end = std::max(t.start, since_origin(end));
+  record_file(std::move(t));
+}
+
+void Recorder::set_origin(Clock::time_point t0) {
+  std::lock_guard lock(mu_);
+  origin_ = t0;
+}
+
+double Recorder::since_origin(Clock::time_point t) const {
+  std::lock_guard lock(mu_);
+  return std::chrono::duration<double>(t - origin_).count();
+}
+
 PhaseTimes Recorder::phases() const {
   std::lock_guard lock(mu_);
   return phases_;
@@ -141,6 +160,8 @@ comm::Bytes encode(const PhaseTimes& phases, const std::vector<FileTiming>& file
     w.put(f.seconds);
     w.put(f.bytes);
     w.put(static_cast<std::int32_t>(f.rank));
+    w.put(f.start);
+    w.put(f.end);
   }
   return std::move(w).take();
 }
@@ -163,7 +184,7 @@ Result<std::pair<PhaseTimes, std::vector<FileTiming>>> decode(std::span<const st
     std::uint8_t error = 0;
     std::int32_t rank = 0;
     if (!r.get_string(f.path) || !r.get(format) || !r.get(error) || !r.get(f.seconds) ||
-        !r.get(f.bytes) || !r.get(rank)) {
+        !r.get(f.bytes) || !r.get(rank) || !r.get(f.start) || !r.get(f.end)) {
       return corrupt("truncated file record");
     }
     f.format = static_cast<FileFormat>(format);

@@ -8,76 +8,13 @@
 #include <fmt/format.h>
 
 #include "mpiprep/report/report.hpp"
+#include "report/text_util.hpp"
 
 namespace mpiprep::report {
 namespace {
 
 using OrderedJson = nlohmann::ordered_json;
-
-constexpr std::size_t kRuleWidth = 72;
-constexpr double kMiB = 1024.0 * 1024.0;
-
-// "1,234,567.8" regardless of the user's environment: a private locale, never the global one.
-struct Thousands : std::numpunct<char> {
-  char do_thousands_sep() const override { return ','; }
-  std::string do_grouping() const override { return "\3"; }
-};
-
-class Numbers {
- public:
-  Numbers() : loc_(std::locale::classic(), new Thousands) {}
-  [[nodiscard]] std::string integer(std::int64_t v) const { return fmt::format(loc_, "{:L}", v); }
-  [[nodiscard]] std::string fixed(double v, int decimals) const {
-    return fmt::format(loc_, "{:.{}Lf}", v, decimals);
-  }
-  // Milliseconds: one decimal below 1,000, whole numbers above (STYLE.md: "151.4", "1,910").
-  [[nodiscard]] std::string millis(double v) const { return fixed(v, v < 999.95 ? 1 : 0); }
-
- private:
-  std::locale loc_;
-};
-
-std::string rule(std::string_view title) {
-  std::string s = "@--- ";
-  s += title;
-  s += ' ';
-  if (s.size() < kRuleWidth) s.append(kRuleWidth - s.size(), '-');
-  return s;
-}
-
-// Column 0 left-aligned, the others right-aligned, two spaces apart, widths from the content.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()), 0);
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      if (c == 0) {
-        out += fmt::format("{:<{}}", row[c], width[c]);
-      } else {
-        out += fmt::format("  {:>{}}", row[c], width[c]);
-      }
-    }
-    out += '\n';
-  }
-  return out;
-}
-
-std::string format_time(std::chrono::system_clock::time_point tp, bool utc, const char* fmt_str) {
-  std::time_t t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  if (utc) {
-    gmtime_r(&t, &tm);
-  } else {
-    localtime_r(&t, &tm);
-  }
-  char buf[64];
-  std::size_t n = std::strftime(buf, sizeof buf, fmt_str, &tm);
-  return std::string(buf, n);
-}
+using namespace detail;  // NOLINT: Numbers, table, rule, format_time
 
 std::string start_stop(const RunInfo& info, const Numbers& num) {
   std::string start = format_time(info.start, info.utc, "%Y-%m-%dT%H:%M:%S");
@@ -223,6 +160,102 @@ OrderedJson render_placement_json(const RunInfo& info) {
 
 }  // namespace
 
+Spread spread(const std::vector<double>& values) {
+  Spread s;
+  if (values.empty()) return s;
+  s.min = *std::min_element(values.begin(), values.end());
+  s.max = *std::max_element(values.begin(), values.end());
+  const double n = static_cast<double>(values.size());
+  s.avg = std::accumulate(values.begin(), values.end(), 0.0) / n;
+  double var = 0.0;
+  for (double v : values) var += (v - s.avg) * (v - s.avg);
+  var /= n;
+  s.cov = s.avg > 0.0 ? std::sqrt(var) / s.avg : 0.0;
+  s.imbalance_pct = s.max > 0.0 ? 100.0 * (s.max - s.avg) / s.max : 0.0;
+  return s;
+}
+
+LoadBalance load_balance(const RunTimings& t) {
+  std::size_t nranks = t.ranks.size();
+  for (const auto& f : t.files)
+    if (f.rank >= 0) nranks = std::max(nranks, static_cast<std::size_t>(f.rank) + 1);
+  LoadBalance lb;
+  lb.files_per_rank.assign(nranks, 0);
+  lb.busy_per_rank.assign(nranks, 0.0);
+  for (const auto& f : t.files) {
+    if (f.rank < 0) continue;
+    ++lb.files_per_rank[static_cast<std::size_t>(f.rank)];
+    lb.busy_per_rank[static_cast<std::size_t>(f.rank)] += f.seconds;
+  }
+  std::vector<double> files(lb.files_per_rank.begin(), lb.files_per_rank.end());
+  lb.files = spread(files);
+  lb.busy = spread(lb.busy_per_rank);
+  return lb;
+}
+
+Makespan makespan(const RunTimings& t, int slots) {
+  Makespan m;
+  m.slots = std::max(1, slots);
+  double first = 0.0;
+  double last = 0.0;
+  bool timed = !t.files.empty();
+  for (std::size_t i = 0; i < t.files.size(); ++i) {
+    const auto& f = t.files[i];
+    m.total_work_s += f.seconds;
+    m.longest_s = std::max(m.longest_s, f.seconds);
+    if (f.start < 0.0 || f.end < 0.0) {
+      timed = false;
+      continue;
+    }
+    first = i == 0 ? f.start : std::min(first, f.start);
+    last = i == 0 ? f.end : std::max(last, f.end);
+  }
+  m.from_timeline = timed;
+  m.makespan_s = timed ? std::max(0.0, last - first) : extract_wall(t);
+  m.lower_bound_s = std::max(m.total_work_s / m.slots, m.longest_s);
+  if (m.lower_bound_s > 0.0) m.ratio = m.makespan_s / m.lower_bound_s;
+  return m;
+}
+
+std::vector<FileTiming> slowest_files(const RunTimings& t, std::size_t n) {
+  std::vector<const FileTiming*> all;
+  all.reserve(t.files.size());
+  for (const auto& f : t.files) all.push_back(&f);
+  const std::size_t k = std::min(n, all.size());
+  auto slower = [](const FileTiming* a, const FileTiming* b) {
+    if (a->seconds != b->seconds) return a->seconds > b->seconds;
+    return a->path < b->path;
+  };
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(), slower);
+  std::vector<FileTiming> out;
+  out.reserve(k);
+  for (std::size_t i = 0; i < k; ++i) out.push_back(*all[i]);
+  return out;
+}
+
+namespace {
+
+int slots_of(const RunInfo& info) {
+  return std::max(1, info.ranks) * std::max(1, info.threads_per_rank);
+}
+
+std::string hosts_line(const RunInfo& info) {
+  constexpr std::size_t kShown = 8;
+  std::string s;
+  for (std::size_t i = 0; i < info.hosts.size() && i < kShown; ++i) {
+    if (i > 0) s += ", ";
+    s += fmt::format("{} ({})", info.hosts[i].first, info.hosts[i].second);
+  }
+  if (info.hosts.size() > kShown) s += fmt::format(", ... {} more", info.hosts.size() - kShown);
+  return s;
+}
+
+std::string status_of(const FileTiming& f) {
+  return f.error == ErrorKind::kNone ? std::string("ok") : std::string(error_kind_name(f.error));
+}
+
+}  // namespace
+
 std::string render_text(const RunInfo& info, const Counts& counts, const RunTimings& t) {
   const Numbers num;
   const double wall = info.wall_seconds();
@@ -233,6 +266,12 @@ std::string render_text(const RunInfo& info, const Counts& counts, const RunTimi
                      plural(info.nodes, "node", "nodes"),
                      plural(info.threads_per_rank, "thread", "threads"), info.binding);
   out += render_placement_text(info);
+  // Ranks per host, unless the placement lines above already say it.
+  if (info.placement.empty() && !info.hosts.empty())
+    out += fmt::format("@ Hosts        : {}\n", hosts_line(info));
+  if (!info.job_id.empty())
+    out += fmt::format("@ Job          : {}{}\n", info.job_id,
+                       info.scheduler.empty() ? "" : " (" + info.scheduler + ")");
   const double miss_pct =
       counts.files > 0 ? 100.0 * static_cast<double>(counts.misses) / static_cast<double>(counts.files)
                        : 0.0;
@@ -240,6 +279,15 @@ std::string render_text(const RunInfo& info, const Counts& counts, const RunTimi
                      num.integer(counts.files), num.integer(counts.hits),
                      num.integer(counts.misses), num.fixed(miss_pct, 1),
                      num.integer(counts.failed()));
+  if (!info.cache_path.empty()) {
+    const std::int64_t looked_up = counts.hits + counts.misses;
+    const double hit_pct = looked_up > 0 ? 100.0 * static_cast<double>(counts.hits) /
+                                               static_cast<double>(looked_up)
+                                         : 0.0;
+    out += fmt::format("@ Cache        : {}   hit rate {}%   {}\n", info.cache_path,
+                       num.fixed(hit_pct, 1),
+                       info.cache_committed ? "new generation committed" : "unchanged");
+  }
 
   out += '\n';
   out += rule("Phases (s)");
@@ -262,8 +310,78 @@ std::string render_text(const RunInfo& info, const Counts& counts, const RunTimi
                     num.integer(s.failed)});
   }
   out += table(rows);
+
+  out += '\n';
+  out += rule("Load balance (extraction)");
+  out += '\n';
+  if (t.files.empty()) {
+    out += "no files extracted\n";
+  } else {
+    const LoadBalance lb = load_balance(t);
+    rows = {{"Per rank", "Min/rank", "Avg/rank", "Max/rank", "COV", "Imbal%"}};
+    rows.push_back({"files", num.integer(static_cast<std::int64_t>(lb.files.min)),
+                    num.fixed(lb.files.avg, 1),
+                    num.integer(static_cast<std::int64_t>(lb.files.max)),
+                    num.fixed(lb.files.cov, 3), num.fixed(lb.files.imbalance_pct, 1)});
+    rows.push_back({"busy (s)", num.fixed(lb.busy.min, 2), num.fixed(lb.busy.avg, 2),
+                    num.fixed(lb.busy.max, 2), num.fixed(lb.busy.cov, 3),
+                    num.fixed(lb.busy.imbalance_pct, 1)});
+    out += table(rows);
+    const Makespan m = makespan(t, slots_of(info));
+    out += '\n';
+    rows = {{"Makespan (s)", num.fixed(m.makespan_s, 3),
+             m.from_timeline ? "first file start to last file end" : "slowest rank's extract time"},
+            {"Lower bound (s)", num.fixed(m.lower_bound_s, 3),
+             fmt::format("max(work {} s / {} slots, longest file {} s)", num.fixed(m.total_work_s, 3),
+                         m.slots, num.fixed(m.longest_s, 3))},
+            {"Ratio", m.ratio ? num.fixed(*m.ratio, 2) : std::string("-"), ""}};
+    out += table(rows, {2});
+
+    out += '\n';
+    const auto slow = slowest_files(t, 10);
+    out += rule(fmt::format("{} slowest files", slow.size()));
+    out += '\n';
+    rows = {{"#", "Time(ms)", "Start(s)", "Rank", "Format", "Status", "KiB read", "Path"}};
+    for (std::size_t i = 0; i < slow.size(); ++i) {
+      const auto& f = slow[i];
+      rows.push_back({std::to_string(i + 1), num.millis(1000.0 * f.seconds),
+                      f.start >= 0.0 ? num.fixed(f.start, 3) : std::string("-"),
+                      std::to_string(f.rank), std::string(format_name(f.format)), status_of(f),
+                      num.fixed(static_cast<double>(f.bytes) / 1024.0, 1), f.path});
+    }
+    out += table(rows, {4, 5, 7});
+  }
   return out;
 }
+
+namespace {
+
+OrderedJson spread_json(const Spread& s) {
+  OrderedJson j = OrderedJson::object();
+  j["min"] = s.min;
+  j["avg"] = s.avg;
+  j["max"] = s.max;
+  j["cov"] = s.cov;
+  j["imbalance_pct"] = s.imbalance_pct;
+  return j;
+}
+
+OrderedJson file_json(const FileTiming& f) {
+  OrderedJson e = OrderedJson::object();
+  e["path"] = f.path;
+  e["format"] = std::string(format_name(f.format));
+  e["rank"] = f.rank;
+  e["start"] = f.start >= 0.0 ? OrderedJson(f.start) : OrderedJson();
+  e["end"] = f.end >= 0.0 ? OrderedJson(f.end) : OrderedJson();
+  e["seconds"] = f.seconds;
+  e["status"] = status_of(f);
+  e["error"] = f.error == ErrorKind::kNone ? OrderedJson()
+                                           : OrderedJson(std::string(error_kind_name(f.error)));
+  e["bytes_read"] = f.bytes;
+  return e;
+}
+
+}  // namespace
 
 nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, const RunTimings& t) {
   const double wall = info.wall_seconds();
@@ -271,17 +389,23 @@ nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, co
     return std::chrono::duration<double>(tp.time_since_epoch()).count();
   };
   OrderedJson j = OrderedJson::object();
+  j["schema"] = std::string(kReportSchema);
   j["command"] = info.command;
   j["start"] = format_time(info.start, true, "%Y-%m-%dT%H:%M:%SZ");
   j["stop"] = format_time(info.stop, true, "%Y-%m-%dT%H:%M:%SZ");
   j["start_unix"] = unix_seconds(info.start);
   j["stop_unix"] = unix_seconds(info.stop);
   j["wall_seconds"] = wall;
+  j["job_id"] = info.job_id.empty() ? OrderedJson() : OrderedJson(info.job_id);
+  j["scheduler"] = info.scheduler.empty() ? OrderedJson() : OrderedJson(info.scheduler);
   j["ranks"] = info.ranks;
   j["nodes"] = info.nodes;
   j["threads_per_rank"] = info.threads_per_rank;
   j["binding"] = info.binding;
   j["placement"] = render_placement_json(info);
+  OrderedJson hosts = OrderedJson::array();
+  for (const auto& [host, n] : info.hosts) hosts.push_back({{"host", host}, {"ranks", n}});
+  j["hosts"] = std::move(hosts);
 
   OrderedJson c = OrderedJson::object();
   c["files"] = counts.files;
@@ -290,6 +414,10 @@ nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, co
   c["failed"] = counts.failed();
   c["failed_by_kind"] = OrderedJson(counts.failed_by_kind);
   j["counts"] = std::move(c);
+  OrderedJson cache = OrderedJson::object();
+  cache["path"] = info.cache_path.empty() ? OrderedJson() : OrderedJson(info.cache_path);
+  cache["committed"] = info.cache_committed;
+  j["cache"] = std::move(cache);
 
   auto opt_json = [](const std::optional<double>& v) { return v ? OrderedJson(*v) : OrderedJson(); };
   OrderedJson phases = OrderedJson::object();
@@ -332,19 +460,34 @@ nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, co
   }
   j["extraction"] = std::move(extraction);
 
+  const LoadBalance lb = load_balance(t);
+  OrderedJson balance = OrderedJson::object();
+  balance["files_per_rank"] = lb.files_per_rank;
+  balance["busy_seconds_per_rank"] = lb.busy_per_rank;
+  balance["files"] = spread_json(lb.files);
+  balance["busy_seconds"] = spread_json(lb.busy);
+  j["load_balance"] = std::move(balance);
+
+  const Makespan m = makespan(t, slots_of(info));
+  OrderedJson ms = OrderedJson::object();
+  ms["makespan_seconds"] = m.makespan_s;
+  ms["from_timeline"] = m.from_timeline;
+  ms["total_work_seconds"] = m.total_work_s;
+  ms["slots"] = m.slots;
+  ms["longest_file_seconds"] = m.longest_s;
+  ms["lower_bound_seconds"] = m.lower_bound_s;
+  ms["ratio"] = opt_json(m.ratio);
+  j["makespan"] = std::move(ms);
+
+  OrderedJson slow = OrderedJson::array();
+  for (const auto& f : slowest_files(t, 10)) slow.push_back(file_json(f));
+  j["slowest_files"] = std::move(slow);
+
   std::uint64_t total_bytes = 0;
   double total_seconds = 0.0;
   OrderedJson files = OrderedJson::array();
   for (const auto& f : t.files) {
-    OrderedJson e = OrderedJson::object();
-    e["path"] = f.path;
-    e["format"] = std::string(format_name(f.format));
-    e["seconds"] = f.seconds;
-    e["bytes"] = f.bytes;
-    e["rank"] = f.rank;
-    e["error"] = f.error == ErrorKind::kNone ? OrderedJson()
-                                             : OrderedJson(std::string(error_kind_name(f.error)));
-    files.push_back(std::move(e));
+    files.push_back(file_json(f));
     total_bytes += f.bytes;
     total_seconds += f.seconds;
   }

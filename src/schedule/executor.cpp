@@ -90,7 +90,8 @@ void Executor::thread_main(std::shared_ptr<Shared> sh, std::shared_ptr<Slot> slo
     }
     const auto t0 = Clock::now();
     FileMeta meta = call_extract(sh->fn, task.item);
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const auto t1 = Clock::now();
+    const double secs = std::chrono::duration<double>(t1 - t0).count();
     {
       std::lock_guard lock(sh->mu);
       // The watchdog already reported this file as a timeout and replaced this thread: drop
@@ -99,7 +100,10 @@ void Executor::thread_main(std::shared_ptr<Shared> sh, std::shared_ptr<Slot> slo
       slot->running = false;
       --sh->running;
       sh->busy_s += secs;
-      sh->done.push_back(finish(*sh, std::move(task), std::move(meta), secs));
+      Done d = finish(*sh, std::move(task), std::move(meta), secs);
+      d.started = t0;
+      d.finished = t1;
+      sh->done.push_back(std::move(d));
     }
     sh->done_cv.notify_all();
   }
@@ -179,11 +183,15 @@ void Executor::wait_or_run(Clock::duration d) {
   }
   const auto t0 = Clock::now();
   FileMeta meta = call_extract(sh_->fn, task.item);
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto t1 = Clock::now();
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
   std::lock_guard lock(sh_->mu);
   --sh_->running;
   sh_->busy_s += secs;
-  sh_->done.push_back(finish(*sh_, std::move(task), std::move(meta), secs));
+  Done done = finish(*sh_, std::move(task), std::move(meta), secs);
+  done.started = t0;
+  done.finished = t1;
+  sh_->done.push_back(std::move(done));
 }
 
 std::size_t Executor::check_timeouts() {
@@ -205,6 +213,8 @@ std::size_t Executor::check_timeouts() {
                          " s timeout; the reading thread was abandoned";
     Done d = finish(*sh_, s.task, std::move(meta), age);
     d.timed_out = true;
+    d.started = s.start;
+    d.finished = now;
     sh_->done.push_back(std::move(d));
     // The stuck thread keeps its own references to the slot and the shared state.
     workers_[i].detach();

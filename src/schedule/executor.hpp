@@ -30,6 +30,8 @@ struct Done {
   std::int64_t item_size = 0;
   bool timed_out = false;
   FileMeta meta;
+  Clock::time_point started{};   // when a thread took the task
+  Clock::time_point finished{};  // when fn returned (or the watchdog gave up)
 };
 
 class Executor {

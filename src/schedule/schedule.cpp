@@ -95,6 +95,7 @@ class RankState {
       }
     }
     if (opt_.on_result) opt_.on_result(d.meta);
+    if (opt_.on_result_span) opt_.on_result_span(d.meta, d.started, d.finished);
   }
 
   void send(int dest, int tag, const comm::Bytes& bytes) {
@@ -240,6 +241,7 @@ class Dispatcher {
         ex.push({Task{i, items_[i]}});
         ++rank_.stats().batches;
       }
+      if (opt_.on_progress) opt_.on_progress(items_.size() - unresolved_, items_.size());
       if (unresolved_ == 0 && workers_left_ == 0 && ex.idle()) break;
       if (opt_.threads_per_rank == 0 && ex.queued() == 0) {
         std::this_thread::sleep_for(poll);

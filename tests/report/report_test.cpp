@@ -94,7 +94,7 @@ TEST(Recorder, RecordsFromManyThreads) {
 TEST(WireFormat, RoundTripAndRejectsDamage) {
   PhaseTimes p = phases({{Phase::kSurvey, 1.25}, {Phase::kCommit, 3.5}});
   std::vector<FileTiming> files = {
-      {"/a.root", FileFormat::kRoot, 0.5, 123456789012ull, 2, ErrorKind::kNone},
+      {"/a.root", FileFormat::kRoot, 0.5, 123456789012ull, 2, ErrorKind::kNone, 1.25, 1.75},
       {"", FileFormat::kUnknown, 0.0, 0, -1, ErrorKind::kMissing},
       {std::string(3000, 'p'), FileFormat::kHdf5, 1e-6, 1, 0, ErrorKind::kCorrupt}};
   auto bytes = encode(p, files);
@@ -329,7 +329,7 @@ TEST(Render, TextShape) {
               std::vector<std::size_t>(eh_edges.end() - 6, eh_edges.end()))
         << ls[r];
   }
-  EXPECT_EQ(ls.size(), eh + 5);
+  EXPECT_EQ(ls[eh + 5], "");
   for (const auto& l : ls) EXPECT_TRUE(l.empty() || l.back() != ' ') << "trailing space: " << l;
 }
 
@@ -377,7 +377,9 @@ TEST(Render, JsonCarriesEverything) {
   EXPECT_EQ(j["files"][0]["error"], "truncated");
   EXPECT_TRUE(j["files"][5]["error"].is_null());
   EXPECT_EQ(j["files"][5]["rank"], 2);
-  EXPECT_EQ(j["files"][5]["bytes"], 1 << 20);
+  EXPECT_EQ(j["files"][5]["bytes_read"], 1 << 20);
+  EXPECT_EQ(j["files"][5]["status"], "ok");
+  EXPECT_TRUE(j["files"][5]["start"].is_null());  // recorded without times
   EXPECT_EQ(j["totals"]["bytes_read"], 2000ull * (1 << 20) + 1200ull * 512 * 1024);
   EXPECT_EQ(j["totals"]["files_extracted"], 3201);
 }

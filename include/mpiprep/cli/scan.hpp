@@ -27,6 +27,9 @@ struct ScanOptions {
   std::string output_path;          // coffea preprocessed fileset; empty = none
   std::string failures_path;        // failures JSON; empty = <output>.failures.json or none
   std::string report_json_path;     // timing report JSON; empty = none
+  std::string report_dir;           // --report DIR: report.json, timeline.svg, histogram.svg
+  std::string progress = "auto";    // rank 0 on stderr: auto (bar on a terminal), bar, lines, none
+  double progress_interval_s = 10.0;  // seconds between progress lines
   bool text_report = true;          // the timing table on stdout (rank 0)
   std::optional<std::int64_t> step_size = 100000;  // nullopt = one step per file
   bool align_clusters = false;

@@ -1,6 +1,8 @@
 // The per-run timing report: each rank times its phases (RAII, steady clock) and records one
-// line per extracted file; rank 0 gathers them and renders the mpiP-style text report of
-// STYLE.md ("Timing report shape") and a JSON document with every per-rank and per-file figure.
+// line per extracted file, with its start and end on a run clock common to all ranks; rank 0
+// gathers them and renders the mpiP-style text report of STYLE.md ("Timing report shape"), a
+// JSON document with every per-rank and per-file figure, and (svg.hpp) the figures.
+// `mpiprep report` reads the JSON back (parse_json) to re-render it and to compare runs.
 #pragma once
 
 #include <array>
@@ -12,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +53,9 @@ struct FileTiming {
   std::uint64_t bytes = 0;
   int rank = -1;
   ErrorKind error = ErrorKind::kNone;  // kNone = extracted fine
+  // Seconds since the run's common start (Recorder::set_origin); negative = not recorded.
+  double start = -1.0;
+  double end = -1.0;
   bool operator==(const FileTiming&) const = default;
 };
 
@@ -76,17 +82,29 @@ class ScopedTimer {
 // One rank's timings. Thread-safe: extraction threads record files concurrently.
 class Recorder {
  public:
+  using Clock = std::chrono::steady_clock;
+
   [[nodiscard]] ScopedTimer time(Phase phase) { return ScopedTimer(*this, phase); }
   void add(Phase phase, double seconds);
   void record_file(FileTiming timing);
   // From an extractor's result: path, format, extract_seconds, bytes_read, rank, error_kind.
   void record_file(const FileMeta& meta);
+  // The same with the file's start and end on this rank's steady clock, stored as seconds
+  // since the origin.
+  void record_file(const FileMeta& meta, Clock::time_point start, Clock::time_point end);
+
+  // The run's common start on this rank's steady clock. Every rank takes it right after
+  // leaving one barrier, so run times of different ranks agree to within the barrier's exit
+  // skew (microseconds within a node) without synchronised clocks. Default: construction.
+  void set_origin(Clock::time_point t0);
+  [[nodiscard]] double since_origin(Clock::time_point t) const;
 
   [[nodiscard]] PhaseTimes phases() const;
   [[nodiscard]] std::vector<FileTiming> files() const;
 
  private:
   mutable std::mutex mu_;
+  Clock::time_point origin_ = Clock::now();
   PhaseTimes phases_{};
   std::vector<FileTiming> files_;
 };
@@ -122,6 +140,14 @@ struct RunInfo {
   std::vector<std::string> placement;
   std::vector<std::string> placement_warnings;
   nlohmann::ordered_json placement_ranks = nlohmann::ordered_json::array();
+
+  // Ranks per host in order of the lowest rank on each host (empty: not known); shown as
+  // "@ Hosts" only when there are no placement lines.
+  std::vector<std::pair<std::string, int>> hosts;
+  std::string job_id;     // $SLURM_JOB_ID or $JOB_ID (Grid Engine) at scan time; "" outside a job
+  std::string scheduler;  // "slurm", "sge" or ""
+  std::string cache_path;  // "" = --no-cache
+  bool cache_committed = false;
 
   [[nodiscard]] double wall_seconds() const;
 };
@@ -164,11 +190,72 @@ struct FormatStats {
 };
 [[nodiscard]] std::vector<FormatStats> extraction_stats(const RunTimings& t);
 
+// Min/avg/max over ranks of one per-rank quantity, its coefficient of variation
+// (population standard deviation / mean; 0 when the mean is 0) and imbalance 100·(max−avg)/max.
+struct Spread {
+  double min = 0.0, avg = 0.0, max = 0.0;
+  double cov = 0.0;
+  double imbalance_pct = 0.0;
+};
+[[nodiscard]] Spread spread(const std::vector<double>& values);
+
+// Files and busy seconds (sum of the extraction times of its files: thread-seconds) per rank.
+struct LoadBalance {
+  std::vector<std::int64_t> files_per_rank;
+  std::vector<double> busy_per_rank;
+  Spread files;
+  Spread busy;
+};
+// Ranks that extracted nothing count (with 0); ranks = t.ranks.size() (at least the highest
+// rank seen in t.files + 1).
+[[nodiscard]] LoadBalance load_balance(const RunTimings& t);
+
+// The extraction makespan against its lower bound max(total work / slots, longest file), with
+// slots = ranks × threads per rank (ranks when one thread extracts per rank): no schedule can
+// finish the work faster than spreading it perfectly, nor faster than its longest file.
+struct Makespan {
+  double makespan_s = 0.0;   // last file end − first file start; else the slowest rank's extract
+  bool from_timeline = false;  // makespan from per-file start/end (false: from phase times)
+  double total_work_s = 0.0;
+  double longest_s = 0.0;
+  int slots = 1;
+  double lower_bound_s = 0.0;
+  std::optional<double> ratio;  // makespan / lower bound; none when the bound is 0
+};
+[[nodiscard]] Makespan makespan(const RunTimings& t, int slots);
+
+// The n slowest files, slowest first (ties by path).
+[[nodiscard]] std::vector<FileTiming> slowest_files(const RunTimings& t, std::size_t n = 10);
+
 // Rank 0. The text report (STYLE.md shape); numbers with thousands separators.
 [[nodiscard]] std::string render_text(const RunInfo& info, const Counts& counts,
                                       const RunTimings& t);
+// Identifies report.json documents (render_json, parse_json).
+inline constexpr std::string_view kReportSchema = "mpiprep-report/1";
+
 // Rank 0. The same figures as JSON, plus per-rank phase times and every file's timing.
 [[nodiscard]] nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts,
                                                  const RunTimings& t);
+
+// A report read back from its JSON (render_json's output, `schema` "mpiprep-report/1").
+struct LoadedReport {
+  std::string source;  // file it came from
+  RunInfo info;
+  Counts counts;
+  RunTimings timings;
+};
+// Checks types and values; per-file entries without start/end keep them unknown.
+[[nodiscard]] Result<LoadedReport> parse_json(const nlohmann::json& j);
+// Reads and parses one report.json (kMissing, kPermission, kCorrupt errors name the path).
+[[nodiscard]] Result<LoadedReport> load_json_file(const std::string& path);
+
+// Run throughput for comparisons: all input files (hits too) per wall second.
+[[nodiscard]] std::optional<double> files_per_second(const LoadedReport& r);
+
+// Side-by-side comparison: one column per run, in the order given.
+[[nodiscard]] std::string render_comparison(const std::vector<LoadedReport>& runs);
+// One line per run, sorted by start time: date, job id, ranks, files, hits, misses, makespan,
+// files/s.
+[[nodiscard]] std::string render_history(const std::vector<LoadedReport>& runs);
 
 }  // namespace mpiprep::report

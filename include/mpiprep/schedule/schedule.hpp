@@ -25,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -89,6 +90,15 @@ struct ScheduleOptions {
   // already running finish (or time out); run_schedule returns when every handed-out item has
   // a result.
   const std::atomic<bool>* stop = nullptr;
+  // Like on_result, with when the file's extraction started and ended on this rank's steady
+  // clock (the per-file timeline of the report).
+  std::function<void(const FileMeta&, std::chrono::steady_clock::time_point start,
+                     std::chrono::steady_clock::time_point end)>
+      on_result_span;
+  // Rank 0 only: called on the main thread at every turn of the dispatch loop, after requests
+  // were answered, with the files resolved so far (any rank) and the total. Must be cheap:
+  // it sits between two polls for requests.
+  std::function<void(std::size_t done, std::size_t total)> on_progress;
 };
 
 struct RankStats {
