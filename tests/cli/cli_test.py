@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The mpiprep binary's command-line contract, checked from outside (no mpiprep code):
 exit codes (0 ok, 1 some files failed, 2 fatal), `inspect --json` against expected.json,
-`cache show` / `cache verify`, and a corrupt cache moved aside while the run proceeds cold."""
+`cache show` / `cache verify`, a corrupt cache moved aside while the run proceeds cold, and
+the run report: `scan --report DIR` under mpirun -n 2 (report.json, SVG figures parsed and
+matched bar by bar to report.json, progress lines), `mpiprep report` re-rendering one run and
+comparing two."""
 import argparse
 import glob
 import json
@@ -9,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--mpiprep", required=True)
@@ -26,10 +30,11 @@ def check(cond, what):
         print("FAIL:", what, file=sys.stderr)
 
 
-def run(cmd, mpi=0):
+def run(cmd, mpi=0, env=None):
     if mpi:
         cmd = [args.mpiexec, "-n", str(mpi), "--oversubscribe"] + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240,
+                       env=dict(os.environ, **(env or {})))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -113,6 +118,102 @@ check(len(aside) == 1, f"corrupt cache moved aside once, found {aside}")
 check("corrupt" in err or "moved aside" in err, "the corrupt cache is reported")
 rc, out, err = run([args.mpiprep, "cache", "verify", cache])
 check(rc == 0, "the new cache verifies")
+
+# --- scan --report DIR under mpirun -n 2, the figures, mpiprep report ------------------------
+SVG = "{http://www.w3.org/2000/svg}"
+rep_set = {"ds": {"files": {os.path.join(args.data, n): "" for n in sorted(os.listdir(args.data))
+                            if n.endswith((".root", ".h5", ".hdf5", ".nc"))}}}
+rep_fileset = os.path.join(args.work, "report-fileset.json")
+json.dump(rep_set, open(rep_fileset, "w"))
+rep_cache = os.path.join(args.work, "report-cache.h5")
+cold_dir = os.path.join(args.work, "report-cold")
+rc, out, err = run([args.mpiprep, "scan", "--cache", rep_cache, "--report", cold_dir,
+                    "--progress", "lines", "--progress-interval", "0.001", rep_fileset], mpi=2,
+                   env={"SLURM_JOB_ID": "cli-4711"})
+check(rc in (0, 1), f"scan --report exits 0 or 1, got {rc}: {err}")
+for section in ("@ mpiprep timing report", "@--- Load balance", "Lower bound (s)", "slowest files"):
+    check(section in out, f"text report has {section!r}")
+check("progress: " in err and "progress: done" in err, f"progress lines on stderr: {err[-500:]}")
+report = json.load(open(os.path.join(cold_dir, "report.json")))
+check(report.get("schema") == "mpiprep-report/1", "report.json schema")
+check(report.get("job_id") == "cli-4711" and report.get("scheduler") == "slurm",
+      f"job id recorded from SLURM_JOB_ID: {report.get('job_id')}")
+check(report.get("ranks") == 2, "report.json ranks")
+files = report.get("files", [])
+check(len(files) == report["counts"]["misses"] == len(rep_set["ds"]["files"]),
+      f"every extracted file in report.json ({len(files)})")
+for f in files:
+    check(set(f) >= {"path", "rank", "start", "end", "status", "bytes_read", "format"},
+          f"file entry keys {sorted(f)}")
+    check(f["rank"] in (0, 1) and 0 <= f["start"] <= f["end"] <= report["wall_seconds"],
+          f"file times within the run: {f}")
+check(sum(report["load_balance"]["files_per_rank"]) == len(files), "load balance counts files")
+ms = report["makespan"]
+check(ms["lower_bound_seconds"] > 0 and ms["makespan_seconds"] >= ms["longest_file_seconds"],
+      f"makespan against its lower bound: {ms}")
+
+timeline = ET.parse(os.path.join(cold_dir, "timeline.svg")).getroot()
+by_path = {f["path"]: f for f in files}
+bars = []
+for g in timeline.iter(SVG + "g"):
+    if g.get("class") != "rank":
+        continue
+    rank = int(g.get("id").split("-")[1])
+    rank_bars = [r for r in g.iter(SVG + "rect") if r.get("class", "").startswith("bar")]
+    check(len(rank_bars) == sum(1 for f in files if f["rank"] == rank),
+          f"timeline rank {rank}: one bar per file")
+    for r in rank_bars:
+        path = r.find(SVG + "title").text.split("\n")[0]
+        f = by_path.get(path)
+        check(f is not None and f["rank"] == rank, f"bar {path} is a file of rank {rank}")
+        if f:
+            bars.append((float(r.get("x")), float(r.get("width")), f))
+            check(("failed" in r.get("class")) == (f["status"] != "ok"), f"failure marked: {path}")
+check(len(bars) == len(files), f"{len(bars)} bars for {len(files)} files")
+if bars:
+    # One linear scale for all bars: fitted on the longest one, checked on all.
+    x, w, f = max(bars, key=lambda b: b[2]["end"] - b[2]["start"])
+    scale = w / (f["end"] - f["start"])
+    x0 = x - f["start"] * scale
+    for x, w, f in bars:
+        check(abs(x - (x0 + f["start"] * scale)) < 0.05, f"bar x proportional to start: {f['path']}")
+        check(abs(w - max(0.5, (f["end"] - f["start"]) * scale)) < 0.05,
+              f"bar width proportional to duration: {f['path']}")
+hist = ET.parse(os.path.join(cold_dir, "histogram.svg")).getroot()
+counted = sum(int(r.find(SVG + "title").text.split()[0]) for r in hist.iter(SVG + "rect")
+              if r.get("class") == "hbar")
+check(counted == len(files), f"histogram counts every file ({counted})")
+
+warm_dir = os.path.join(args.work, "report-warm")
+warm_json = os.path.join(args.work, "warm-report.json")
+rc, out, err = run([args.mpiprep, "scan", "--cache", rep_cache, "--report", warm_dir,
+                    "--report-json", warm_json, "--progress", "none", rep_fileset], mpi=2)
+check(rc in (0, 1), f"warm scan --report exits 0 or 1, got {rc}: {err}")
+warm = json.load(open(os.path.join(warm_dir, "report.json")))
+check(json.load(open(warm_json))["counts"] == warm["counts"], "--report-json writes the same document")
+check(warm["counts"]["misses"] == 0 and warm["files"] == [], "warm run extracts nothing")
+ET.parse(os.path.join(warm_dir, "timeline.svg"))
+ET.parse(os.path.join(warm_dir, "histogram.svg"))
+
+rc, out, err = run([args.mpiprep, "report", os.path.join(warm_dir, "report.json"),
+                    os.path.join(cold_dir, "report.json")])
+check(rc == 0, f"mpiprep report of two runs exits 0, got {rc}: {err}")
+check("@ mpiprep run comparison (2 runs)" in out, "comparison shown")
+hist_lines = out[out.find("@ mpiprep run history"):].splitlines()
+rows = [l for l in hist_lines[3:] if l.strip()]
+check(len(rows) == 2 and "cli-4711" in rows[0] and "cli-4711" not in rows[1],
+      f"history sorted by start time, cold run (job cli-4711) first: {rows}")
+svg_dir = os.path.join(args.work, "report-svg")
+rc, out, err = run([args.mpiprep, "report", os.path.join(cold_dir, "report.json"), "--svg", svg_dir])
+check(rc == 0 and out.startswith("@ mpiprep timing report"), f"mpiprep report re-renders: {rc} {err}")
+for name in ("timeline.svg", "histogram.svg"):
+    check(open(os.path.join(svg_dir, name)).read() == open(os.path.join(cold_dir, name)).read(),
+          f"re-rendered {name} identical to the scan's")
+rc, out, err = run([args.mpiprep, "report", os.path.join(args.work, "nope.json")])
+check(rc == 2 and "nope.json" in err, f"mpiprep report of a missing file exits 2, got {rc}")
+rc, out, err = run([args.mpiprep, "scan", "--cache", rep_cache, "--report", "/proc/no/such/dir",
+                    rep_fileset], mpi=2)
+check(rc == 2 and "report directory" in err, f"unwritable --report DIR exits 2, got {rc}: {err}")
 
 if failures:
     print(f"{len(failures)} check(s) failed", file=sys.stderr)
