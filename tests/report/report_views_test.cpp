@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <regex>
+#include <unistd.h>
 #include <sstream>
 
 #include "mpiprep/report/progress.hpp"
@@ -267,12 +268,15 @@ TEST(Json, ParseRejectsWhatIsNotAReport) {
   EXPECT_LT(old->timings.files[0].start, 0.0);
 
   EXPECT_EQ(load_json_file("/nonexistent/report.json").error().kind, ErrorKind::kMissing);
-  const std::string garbage = ::testing::TempDir() + "/garbage.json";
+  // Unique per process: several worktrees' suites may run at once on one machine.
+  const std::string garbage =
+      ::testing::TempDir() + "/mpiprep-report-garbage-" + std::to_string(::getpid()) + ".json";
   std::ofstream(garbage) << "{not json";
   auto g = load_json_file(garbage);
   ASSERT_FALSE(g.ok());
   EXPECT_EQ(g.error().kind, ErrorKind::kCorrupt);
   EXPECT_NE(g.error().message.find(garbage), std::string::npos);
+  std::remove(garbage.c_str());
 }
 
 TEST(Compare, SideBySideAndHistorySortedByStart) {
