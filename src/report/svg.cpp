@@ -176,11 +176,13 @@ std::string render_timeline_svg(const RunInfo& info, const RunTimings& t) {
   for (const auto& f : t.files)
     if (f.rank >= 0) nranks = std::max(nranks, static_cast<std::size_t>(f.rank) + 1);
   double t_end = 0.0;
+  double t_begin = 0.0;
   std::size_t placed = 0;
   bool failures = false;
   for (const auto& f : t.files) {
     if (f.start < 0.0 || f.end < 0.0 || f.rank < 0) continue;
     t_end = std::max(t_end, f.end);
+    t_begin = placed == 0 ? f.start : std::min(t_begin, f.start);
     ++placed;
     failures = failures || f.error != ErrorKind::kNone;
   }
@@ -190,8 +192,15 @@ std::string render_timeline_svg(const RunInfo& info, const RunTimings& t) {
   const double plot_w = width - left - right;
   const double plot_h = row_h * static_cast<double>(nranks);
   const double height = top + plot_h + 90.0;
-  const double axis_end = t_end > 0.0 ? t_end : 1.0;
-  const double scale = plot_w / axis_end;
+  // The axis is in seconds since the run start; when extraction began late in the run (after a
+  // long survey or cache load) it starts at a round time before the first file instead of 0.
+  double axis_begin = 0.0;
+  if (placed > 0 && t_begin > 0.1 * t_end) {
+    const double st = nice_step(t_end - t_begin, 10);
+    axis_begin = std::floor(t_begin / st) * st;
+  }
+  const double axis_end = t_end > axis_begin ? t_end : axis_begin + 1.0;
+  const double scale = plot_w / (axis_end - axis_begin);
 
   const Makespan m = makespan(t, std::max(1, info.ranks) * std::max(1, info.threads_per_rank));
   const std::string title =
@@ -201,10 +210,12 @@ std::string render_timeline_svg(const RunInfo& info, const RunTimings& t) {
   out += text(left, 24, title, "start", "font-weight=\"bold\"");
 
   // Grid and axis: ticks every nice step, labelled in seconds since the run start.
-  const double step = nice_step(axis_end, 10);
+  const double step = nice_step(axis_end - axis_begin, 10);
   out += "<g class=\"axis\">\n";
-  for (double v = 0.0; v <= axis_end * (1 + 1e-9); v += step) {
-    const double x = left + v * scale;
+  for (auto k = static_cast<std::int64_t>(std::ceil(axis_begin / step - 1e-9));
+       static_cast<double>(k) * step <= axis_end * (1 + 1e-9); ++k) {
+    const double v = static_cast<double>(k) * step;
+    const double x = left + (v - axis_begin) * scale;
     out += fmt::format(
         "<line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{0:.2f}\" y2=\"{2:.2f}\" stroke=\"#dddddd\"/>\n", x,
         top, top + plot_h + 4);
@@ -235,7 +246,7 @@ std::string render_timeline_svg(const RunInfo& info, const RunTimings& t) {
     const double bar_h = std::max(1.0, row_h - 2.0);
     for (const FileTiming* f : row) {
       const bool failed = f->error != ErrorKind::kNone;
-      const double x = left + f->start * scale;
+      const double x = left + (f->start - axis_begin) * scale;
       const double w = std::max(0.5, (f->end - f->start) * scale);
       const std::string tip = fmt::format(
           "{}\n{}, rank {}, {:.6f}-{:.6f} s ({}), {}, {} bytes read", f->path, format_name(f->format),
@@ -306,7 +317,9 @@ std::string render_histogram_svg(const RunInfo& info, const RunTimings& t) {
   const double width = 900.0, height = 480.0;
   const double left = 70.0, right = 30.0, top = 50.0, bottom = 100.0;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
-  const double ystep = nice_step(static_cast<double>(std::max<std::int64_t>(ymax, 1)), 6);
+  // File counts: whole-number ticks.
+  const double ystep =
+      std::max(1.0, nice_step(static_cast<double>(std::max<std::int64_t>(ymax, 1)), 6));
   const double ytop = std::max(ystep, std::ceil(static_cast<double>(ymax) / ystep) * ystep);
   const double bin_w = plot_w / static_cast<double>(nbins);
 

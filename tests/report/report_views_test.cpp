@@ -432,6 +432,24 @@ TEST(Svg, TimelineBarsMatchTheFiles) {
   EXPECT_NEAR(scale, (1200.0 - 80.0 - 30.0) / 6.0, 1e-3);
 }
 
+TEST(Svg, TimelineAxisStartsNearTheFirstFile) {
+  RunTimings t;
+  t.ranks.assign(1, PhaseTimes{});
+  t.files = {file("/a", FileFormat::kRoot, 0, 10.0, 11.0), file("/b", FileFormat::kRoot, 0, 11.0, 12.0)};
+  const std::string svg = render_timeline_svg(RunInfo{}, t);
+  std::regex bar("<rect class=\"bar\" x=\"([0-9.]+)\" y=\"[0-9.]+\" width=\"([0-9.]+)\"");
+  std::vector<std::pair<double, double>> xw;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), bar); it != std::sregex_iterator(); ++it)
+    xw.emplace_back(std::stod((*it)[1]), std::stod((*it)[2]));
+  ASSERT_EQ(xw.size(), 2u);
+  EXPECT_NEAR(xw[0].first, 80.0, 0.01);                  // the axis begins at 10 s
+  EXPECT_NEAR(xw[1].first + xw[1].second, 1170.0, 0.01);  // and ends at 12 s
+  EXPECT_NEAR(xw[0].second, xw[1].second, 0.01);
+  EXPECT_NE(svg.find(">10</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">12</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">0</text>"), std::string::npos);
+}
+
 TEST(Svg, HistogramCountsEveryFile) {
   RunTimings t;
   // 1 ms .. 10 s, log-spaced, three formats.
@@ -457,6 +475,13 @@ TEST(Svg, HistogramCountsEveryFile) {
   EXPECT_NE(svg.find(">1 \xC2\xB5s</text>"), std::string::npos);
   EXPECT_NE(svg.find(">10 s</text>"), std::string::npos);
   EXPECT_NE(svg.find(">1 ms</text>"), std::string::npos);
+
+  // Whole-number count ticks only.
+  RunTimings few;
+  few.files = {file("/x", FileFormat::kRoot, 0, 0.0, 0.001)};
+  const std::string one = render_histogram_svg(RunInfo{}, few);
+  EXPECT_EQ(one.find(">0.5</text>"), std::string::npos);
+  EXPECT_NE(one.find(">1</text>"), std::string::npos);
 
   const std::string empty = render_histogram_svg(RunInfo{}, RunTimings{});
   EXPECT_NE(empty.find("no files extracted"), std::string::npos);
