@@ -138,17 +138,19 @@ INSTANTIATE_TEST_SUITE_P(Files, HugeRootObject,
                            return n;
                          });
 
+char* volatile g_sink = nullptr;  // keeps the compiler from eliding new/delete pairs
+
 // The hook itself: a large request through operator new is seen, and only while a probe lives.
 TEST(AllocProbe, SeesOperatorNewAndStopsWithTheProbe) {
   constexpr std::size_t kBig = std::size_t{64} << 20;  // not touched: mmapped, never faulted in
   {
     AllocProbe probe;
-    auto* p = new char[kBig];
-    delete[] p;
+    g_sink = new char[kBig];
+    delete[] g_sink;
     EXPECT_GE(AllocProbe::peak(), kBig);
   }
-  auto* q = new char[2 * kBig];
-  delete[] q;
+  g_sink = new char[2 * kBig];
+  delete[] g_sink;
   EXPECT_LT(AllocProbe::peak(), 2 * kBig);
 }
 
