@@ -85,7 +85,7 @@ assert [f["kind"] for f in fails] == ["unsupported_format"], fails
 rep_dir = f"{work}/reports-{sched}/{jobid}"
 rep = json.load(open(f"{rep_dir}/report.json"))
 for svg in ("timeline.svg", "histogram.svg"):
-    assert open(f"{rep_dir}/{svg}").read().lstrip().startswith("<svg"), svg
+    assert "<svg" in open(f"{rep_dir}/{svg}").read(500), svg
 assert rep["ranks"] == 2, rep["ranks"]
 c = rep["counts"]
 assert c["files"] == 14, c
