@@ -15,6 +15,11 @@ packages=(
   python3 python3-h5py python3-numpy            # cache-readability test, benchmark peer
 )
 
+# `--tests` (scripts/test.sh): also what only the test suite needs.
+if [[ ${1:-} == --tests ]]; then
+  packages+=(chromium)                          # renders the report SVGs (screenshot test)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   [[ "$p" == \#* ]] && continue

@@ -3,7 +3,7 @@
 # errors, runs the whole test suite (unit tests, MPI tests at 1, 2 and 4 ranks, h5py check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --tests
 source scripts/env.sh
 build=${MPIPREP_BUILD_DIR:-build/test}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPIPREP_WERROR=ON >/dev/null
