@@ -220,7 +220,9 @@ Status add_fileset_json(Builder& b, std::string_view text, std::string_view sour
   OrderedJson doc;
   try {
     doc = OrderedJson::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for a number that overflows a double (1e999; found by
+    // fuzz/fileset_fuzzer).
     return json_error(source, std::string("invalid JSON: ") + e.what());
   }
   if (!doc.is_object()) {
@@ -365,7 +367,7 @@ Status add_input(Builder& b, io::FileSystem& fs, const std::string& input,
     // else starting with '{' is just a (strange) data file that extraction will classify.
     try {
       if (OrderedJson::parse(*text).is_object()) return add_fileset_json(b, *text, path, cwd);
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {
     }
   }
   b.add(dataset, std::move(path), std::nullopt);
