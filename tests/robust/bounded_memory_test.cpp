@@ -154,6 +154,41 @@ TEST(AllocProbe, SeesOperatorNewAndStopsWithTheProbe) {
   EXPECT_LT(AllocProbe::peak(), 2 * kBig);
 }
 
+void put_be64(std::vector<std::byte>& b, std::size_t at, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::byte>((v >> (56 - 8 * i)) & 0xff);
+}
+
+// RNTuple anchors hold 64-bit sizes: fLenHeader (the uncompressed header) set to 4 GiB, with
+// the anchor's xxh3 recomputed so that the size check, not the checksum, has to catch it.
+TEST(HugeRootObject, RNTupleAnchorDeclaringFourGiBHeaderIsAnError) {
+  auto bytes = file_bytes(std::string(MPIPREP_TEST_DATA_DIR) + "/ntpl001_staff_rntuple_v1-0-0-0.root");
+  io::MemoryFileSystem mfs;
+  mfs.add("/mem/ok.root", bytes);
+  auto ok_file = mfs.open("/mem/ok.root");
+  ASSERT_TRUE(ok_file.ok());
+  auto info = extract::root::read_root_file(**ok_file);
+  ASSERT_TRUE(info.ok()) << info.error().to_string();
+  ASSERT_EQ(info->rntuples.size(), 1u);
+  const auto& nt = info->rntuples[0];
+  std::vector<std::byte> pattern(24);
+  put_be64(pattern, 0, nt.seek_header);
+  put_be64(pattern, 8, nt.nbytes_header);
+  put_be64(pattern, 16, nt.len_header);
+  std::size_t at = 0;
+  for (std::size_t o = 8; o + 24 + 48 <= bytes.size(); ++o) {
+    if (std::memcmp(bytes.data() + o, pattern.data(), 24) == 0) at = o;
+  }
+  ASSERT_GT(at, 0u) << "uncompressed RNTuple anchor not found";
+  put_be64(bytes, at + 16, std::uint64_t{1} << 32);
+  const std::size_t fields_at = at - 8;
+  put_be64(bytes, fields_at + 64, XXH3_64bits(bytes.data() + fields_at, 64));
+  const RootOutcome r = read_with_probe(std::move(bytes));
+  EXPECT_FALSE(r.error.empty()) << "a 4 GiB RNTuple header was accepted";
+  EXPECT_EQ(r.error.find("checksum"), std::string::npos) << r.error;
+  EXPECT_LT(r.peak, kCap) << r.error;
+  std::printf("RNTuple fLenHeader 4 GiB: peak single allocation %zu bytes; error: %s\n", r.peak, r.error.c_str());
+}
+
 // ---- journal ----
 
 void put_le32(std::vector<std::byte>& b, std::uint32_t v) {
