@@ -334,7 +334,10 @@ FileRec meta_to_rec(FileMeta&& meta, SchemaPool& pool, std::uint64_t options_has
   for (auto& om : meta.objects) {
     ObjectRec o;
     o.schema = pool.intern(std::move(om.columns));
-    om.columns.clear();
+    // Release the storage too: when the pool already had this schema the vector was not
+    // moved from, and clear() alone kept its capacity (~96 KB per NanoAOD file, 9.4 GiB for
+    // 10^5 puts, found by bench/memory).
+    std::vector<Column>().swap(om.columns);
     o.meta = std::move(om);
     r.objects.push_back(std::move(o));
   }
