@@ -4,33 +4,16 @@
 #include <thread>
 
 #include "mpiprep/report/report.hpp"
+#include "report/text_lines.hpp"
 
 namespace mpiprep::report {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::vector<std::string> fields(const std::string& line) {
-  std::vector<std::string> out;
-  std::istringstream in(line);
-  for (std::string f; in >> f;) out.push_back(f);
-  return out;
-}
-
-// Index of the line starting with `prefix` (test failure if none).
-std::size_t find_line(const std::vector<std::string>& ls, const std::string& prefix) {
-  for (std::size_t i = 0; i < ls.size(); ++i)
-    if (ls[i].rfind(prefix, 0) == 0) return i;
-  ADD_FAILURE() << "no line starting with '" << prefix << "'";
-  return 0;
-}
+using testing::fields;
+using testing::find_line;
+using testing::lines;
 
 PhaseTimes phases(std::initializer_list<std::pair<Phase, double>> values) {
   PhaseTimes p{};

@@ -10,31 +10,15 @@
 
 #include "mpiprep/report/progress.hpp"
 #include "mpiprep/report/report.hpp"
+#include "report/text_lines.hpp"
 #include "mpiprep/report/svg.hpp"
 
 namespace mpiprep::report {
 namespace {
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::vector<std::string> fields(const std::string& line) {
-  std::vector<std::string> out;
-  std::istringstream in(line);
-  for (std::string f; in >> f;) out.push_back(f);
-  return out;
-}
-
-std::size_t find_line(const std::vector<std::string>& ls, const std::string& prefix) {
-  for (std::size_t i = 0; i < ls.size(); ++i)
-    if (ls[i].rfind(prefix, 0) == 0) return i;
-  ADD_FAILURE() << "no line starting with '" << prefix << "'";
-  return 0;
-}
+using testing::fields;
+using testing::find_line;
+using testing::lines;
 
 std::size_t count(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
