@@ -41,11 +41,58 @@ function(mpiprep_add_test name)
                 ${MPIEXEC_PREFLAGS} $<TARGET_FILE:${name}> ${MPIEXEC_POSTFLAGS})
       set_tests_properties(${name}.np${n} PROPERTIES LABELS "mpi;${ARG_LABELS}"
         PROCESSORS ${n} TIMEOUT 300
-        ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_pml=ob1;OMPI_MCA_btl=self,vader;GTEST_COLOR=no")
+        ENVIRONMENT "${MPIPREP_MPI_TEST_ENV};GTEST_COLOR=no")
     endforeach()
   else()
     target_link_libraries(${name} PRIVATE GTest::gtest_main)
     add_test(NAME ${name} COMMAND ${name})
     set_tests_properties(${name} PROPERTIES LABELS "unit;${ARG_LABELS}" TIMEOUT 300)
+  endif()
+endfunction()
+
+# Environment of every MPI test: Open MPI as root (containers, CI) over shared memory.
+set(MPIPREP_MPI_TEST_ENV
+  "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_pml=ob1;OMPI_MCA_btl=self,vader")
+
+# mpiprep_add_script_test(<name> SCRIPT <file.py> [MPI] [SYSTEM_PYTHON] [WORK <dir>]
+#                         [ARGS ...] [LABELS ...] [PROCESSORS <n>] [TIMEOUT <s>])
+#   A Python test that drives the mpiprep binary from outside (tests/common/mpiprep_testlib.py):
+#   `python3 <file.py> --mpiprep <mpiprep> [--mpiexec <mpiexec>] --data tests/data --work <dir>
+#   ARGS...`, <dir> defaulting to <name>_work in the current binary directory. MPI passes
+#   --mpiexec and the MPI environment (oversubscription allowed); SYSTEM_PYTHON runs Debian's
+#   /usr/bin/python3, where python3-h5py lives (a pyenv shim may lack it).
+function(mpiprep_add_script_test name)
+  cmake_parse_arguments(ARG "MPI;SYSTEM_PYTHON" "SCRIPT;WORK;PROCESSORS;TIMEOUT" "ARGS;LABELS" ${ARGN})
+  if(ARG_SYSTEM_PYTHON)
+    find_program(MPIPREP_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+    if(NOT MPIPREP_SYSTEM_PYTHON3)
+      find_program(MPIPREP_SYSTEM_PYTHON3 python3 REQUIRED)
+    endif()
+    set(python ${MPIPREP_SYSTEM_PYTHON3})
+  else()
+    find_package(Python3 REQUIRED COMPONENTS Interpreter)
+    set(python ${Python3_EXECUTABLE})
+  endif()
+  if(NOT ARG_WORK)
+    set(ARG_WORK ${CMAKE_CURRENT_BINARY_DIR}/${name}_work)
+  endif()
+  set(mpi_args "")
+  set(env ${MPIPREP_MPI_TEST_ENV})
+  set(labels ${ARG_LABELS})
+  if(ARG_MPI)
+    set(mpi_args --mpiexec ${MPIEXEC_EXECUTABLE})
+    list(APPEND env OMPI_MCA_rmaps_base_oversubscribe=1)
+    list(APPEND labels mpi)
+  endif()
+  add_test(NAME ${name}
+    COMMAND ${python} ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SCRIPT} --mpiprep $<TARGET_FILE:mpiprep>
+            ${mpi_args} --data ${PROJECT_SOURCE_DIR}/tests/data --work ${ARG_WORK} ${ARG_ARGS})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "${env}")
+  if(ARG_PROCESSORS)
+    set_tests_properties(${name} PROPERTIES PROCESSORS ${ARG_PROCESSORS})
   endif()
 endfunction()

@@ -28,24 +28,10 @@ while (($#)); do
   shift
 done
 
-py=${PYTHON:-}
-if [[ -z $py ]]; then
-  for cand in /usr/bin/python3 python3; do
-    if "$cand" -c 'import h5py, numpy' 2>/dev/null; then py=$cand; break; fi
-  done
-fi
-[[ -n $py ]] || { echo "run.sh: need a Python 3 with h5py and numpy" >&2; exit 2; }
-
-bin=${MPIPREP_BIN:-$repo/build-bench/mpiprep}
-if [[ ! -x $bin ]]; then
-  echo "run.sh: building $bin" >&2
-  cmake -S "$repo" -B "$repo/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DMPIPREP_BUILD_TESTS=OFF -DMPIPREP_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$repo/build-bench" --target mpiprep -j2
-fi
-export PYTHONDONTWRITEBYTECODE=1
-# shellcheck source=/dev/null
-source "$repo/scripts/env.sh"
+# shellcheck source=../bench-lib.sh
+source "$repo/bench/bench-lib.sh"
+bench_python
+bench_binary
 
 work=${MPIPREP_BENCH_DIR:-/tmp/mpiprep-bench-balance}
 mkdir -p "$work" "$repo/bench/results"

@@ -6,7 +6,7 @@
 #
 # Defaults: N = 10000 100000. --quick: N = 2000 (a smoke run, a couple of minutes).
 # Environment:
-#   MPIPREP_BIN        the mpiprep binary (default: build-bench/src/cli/mpiprep, built if missing)
+#   MPIPREP_BIN        the mpiprep binary (default: build-bench/mpiprep, built if missing)
 #   MPIPREP_BENCH_DIR  work directory for generated files and caches (default /tmp/mpiprep-bench-scan)
 #   PYTHON             a Python 3 with h5py and numpy (default: Debian's /usr/bin/python3)
 # Generated files are deleted after each N unless --keep is passed through to bench.py.
@@ -31,32 +31,11 @@ while (($#)); do
   shift
 done
 
-# A Python with h5py + numpy: pyenv shims may shadow Debian's python3-h5py.
-py=${PYTHON:-}
-if [[ -z $py ]]; then
-  for cand in /usr/bin/python3 python3; do
-    if "$cand" -c 'import h5py, numpy' 2>/dev/null; then py=$cand; break; fi
-  done
-fi
-if [[ -z $py ]] || ! "$py" -c 'import h5py, numpy' 2>/dev/null; then
-  echo "run.sh: need a Python 3 with h5py and numpy (apt-get install python3-h5py)" >&2
-  exit 2
-fi
-
-bin=${MPIPREP_BIN:-$repo/build-bench/src/cli/mpiprep}
-if [[ ! -x $bin ]]; then
-  echo "run.sh: building $bin" >&2
-  cmake -S "$repo" -B "$repo/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DMPIPREP_BUILD_TESTS=OFF -DMPIPREP_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$repo/build-bench" --target mpiprep -j2
-fi
+# shellcheck source=../bench-lib.sh
+source "$repo/bench/bench-lib.sh"
+bench_python
+bench_binary
 command -v mpirun >/dev/null || { echo "run.sh: mpirun not found (Open MPI)" >&2; exit 2; }
-
-export PYTHONDONTWRITEBYTECODE=1
-
-# MPI as root / oversubscription settings of the project's own scripts.
-# shellcheck source=/dev/null
-source "$repo/scripts/env.sh"
 
 work=${MPIPREP_BENCH_DIR:-/tmp/mpiprep-bench-scan}
 mkdir -p "$work"

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -421,7 +422,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   std::vector<FileMeta> results;
   schedule::ScheduleStats sstats;
   std::optional<report::Progress> progress;
-  std::size_t progress_done = 0;  // files resolved, as rank 0's dispatcher last reported
+  report::ProgressCounts progress_now;  // as rank 0's dispatcher last reported
   if (root) {
     auto mode = report::parse_progress_mode(opt.progress).value_or(report::ProgressMode::kAuto);
     if (mode != report::ProgressMode::kNone)
@@ -439,9 +440,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       rec.record_file(m, s, e);
     };
     if (root && progress) {
-      so.on_progress = [&progress, &progress_done](std::size_t done, std::size_t total) {
-        progress_done = done;
-        progress->update(done, total);
+      so.on_progress = [&progress, &progress_now](const schedule::DispatchProgress& p) {
+        progress_now = {p.total, p.done, p.failed, p.not_started};
+        progress->update(progress_now);
       };
     }
     if (root) {
@@ -508,7 +509,10 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       return m;
     };
     results = schedule::run_schedule(comm, items, fn, so, &sstats);
-    if (progress) progress->finish(progress_done, items.size());
+    if (progress) {
+      progress_now.total = items.size();
+      progress->finish(progress_now);
+    }
     // Rank 0 holds every rank's stats, the others their own: this rank's are first either way.
     if (!sstats.ranks.empty()) {
       const auto& rs = sstats.ranks.front();
@@ -634,6 +638,19 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     out.failed = static_cast<std::int64_t>(pre.failures.size());
     out.files = static_cast<std::int64_t>(files.files.size());
   }
+  std::map<std::string, std::int64_t> failed_by_kind;  // rank 0
+  if (root && interrupted > 0) {
+    // No outputs, so no failures list: count what did fail among the files that ran (and
+    // those the survey could not stat); the files that never started are not failures.
+    for (const auto& [path, m] : metas)
+      if (!m.ok()) {
+        ++failed_by_kind[std::string(error_kind_name(m.error_kind))];
+        ++out.failed;
+      }
+    out.files = static_cast<std::int64_t>(files.files.size());
+  } else if (root) {
+    for (const auto& f : pre.failures) ++failed_by_kind[std::string(error_kind_name(f.kind))];
+  }
 
   // ---- 7. report (collective gather) ---------------------------------------------------------
   auto timings = report::gather(comm, rec, 0);
@@ -676,7 +693,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     counts.files = out.files;
     counts.hits = out.hits;
     counts.misses = out.misses;
-    for (const auto& f : pre.failures) ++counts.failed_by_kind[std::string(error_kind_name(f.kind))];
+    counts.not_started = interrupted;
+    counts.failed_by_kind = failed_by_kind;
+    info.stop_signal = interrupted > 0 ? stop::signal_number() : 0;
     if (opt.text_report) {
       std::string text = report::render_text(info, counts, timings);
       std::fwrite(text.data(), 1, text.size(), stdout);
@@ -687,9 +706,6 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       j["io"] = {{"opens", out.opens}, {"stats", out.stats}, {"bytes_read", out.bytes_read}};
       j["cache"]["replayed_journals"] = out.replayed;
       j["cache"]["replayed_records"] = out.replayed_records;
-      j["interrupted"] = {{"files_not_started", interrupted},
-                          {"signal", stop::signal_number()},
-                          {"stopped", interrupted > 0}};
       const std::string doc = j.dump(2) + "\n";
       std::vector<std::pair<std::string, std::string>> writes;
       if (!opt.report_json_path.empty()) writes.emplace_back(opt.report_json_path, doc);

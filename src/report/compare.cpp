@@ -89,6 +89,9 @@ LoadedReport parse_or_throw(const Json& j) {
   r.counts.files = num_or<std::int64_t>(c, "files", 0);
   r.counts.hits = num_or<std::int64_t>(c, "hits", 0);
   r.counts.misses = num_or<std::int64_t>(c, "misses", 0);
+  r.counts.not_started = num_or<std::int64_t>(c, "not_started", 0);
+  if (auto it = j.find("interrupted"); it != j.end() && it->is_object())
+    info.stop_signal = num_or<int>(*it, "signal", 0);
   if (auto it = c.find("failed_by_kind"); it != c.end() && it->is_object())
     for (const auto& [kind, n] : it->items()) r.counts.failed_by_kind[kind] = n.get<std::int64_t>();
 
@@ -144,8 +147,8 @@ std::string dash_or(const std::optional<double>& v, const Numbers& num, int deci
   return v ? num.fixed(*v, decimals) : std::string("-");
 }
 
-int slots(const LoadedReport& r) {
-  return std::max(1, r.info.ranks) * std::max(1, r.info.threads_per_rank);
+Makespan makespan_of(const LoadedReport& r) {
+  return makespan(r.timings, r.info.ranks, r.info.threads_per_rank);
 }
 
 }  // namespace
@@ -200,14 +203,24 @@ std::string render_comparison(const std::vector<LoadedReport>& runs) {
   row("Hits", [&](const LoadedReport& r) { return num.integer(r.counts.hits); });
   row("Misses", [&](const LoadedReport& r) { return num.integer(r.counts.misses); });
   row("Failed", [&](const LoadedReport& r) { return num.integer(r.counts.failed()); });
+  if (std::any_of(runs.begin(), runs.end(),
+                  [](const LoadedReport& r) { return r.counts.not_started > 0; }))
+    row("Not started", [&](const LoadedReport& r) { return num.integer(r.counts.not_started); });
   row("Wall (s)", [&](const LoadedReport& r) { return num.fixed(r.info.wall_seconds(), 2); });
   row("Makespan (s)", [&](const LoadedReport& r) {
-    return num.fixed(makespan(r.timings, slots(r)).makespan_s, 3);
+    return num.fixed(makespan_of(r).makespan_s, 3);
   });
   row("Lower bound (s)", [&](const LoadedReport& r) {
-    return num.fixed(makespan(r.timings, slots(r)).lower_bound_s, 3);
+    return num.fixed(makespan_of(r).lower_bound_s, 3);
   });
-  row("Ratio", [&](const LoadedReport& r) { return dash_or(makespan(r.timings, slots(r)).ratio, num, 2); });
+  row("Ratio", [&](const LoadedReport& r) { return dash_or(makespan_of(r).ratio, num, 2); });
+  if (std::any_of(runs.begin(), runs.end(),
+                  [](const LoadedReport& r) { return r.info.threads_per_rank > 1; })) {
+    row("Slot bound (s)", [&](const LoadedReport& r) {
+      return num.fixed(makespan_of(r).slot_lower_bound_s, 3);
+    });
+    row("Slot ratio", [&](const LoadedReport& r) { return dash_or(makespan_of(r).slot_ratio, num, 2); });
+  }
   row("Files/s", [&](const LoadedReport& r) { return dash_or(files_per_second(r), num, 1); });
   row("Busy COV", [&](const LoadedReport& r) {
     return r.timings.files.empty() ? std::string("-") : num.fixed(load_balance(r.timings).busy.cov, 3);
@@ -254,7 +267,7 @@ std::string render_history(const std::vector<LoadedReport>& runs) {
                                                   static_cast<double>(looked_up),
                                               1)
                                   : std::string("-"),
-                    num.fixed(makespan(r->timings, slots(*r)).makespan_s, 3),
+                    num.fixed(makespan_of(*r).makespan_s, 3),
                     dash_or(files_per_second(*r), num, 1)});
   }
   std::string out = fmt::format("@ mpiprep run history ({} runs, oldest first)\n\n", runs.size());

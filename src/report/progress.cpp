@@ -44,28 +44,67 @@ std::string format_eta(double seconds) {
   return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
 }
 
-std::string progress_line(std::size_t done, std::size_t total, double elapsed_s) {
-  const detail::Numbers num;
-  const double pct = total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
-  return fmt::format("progress: {}/{} files ({}%), {} files/s, ETA {}",
-                     num.integer(static_cast<std::int64_t>(done)),
-                     num.integer(static_cast<std::int64_t>(total)), num.fixed(pct, 1),
-                     num.fixed(rate(done, elapsed_s), 1), eta(done, total, elapsed_s));
+std::size_t ProgressCounts::running() const {
+  const std::size_t resolved = done + not_started;
+  return total > resolved ? total - resolved : 0;
 }
 
-std::string progress_bar(std::size_t done, std::size_t total, double elapsed_s, int width) {
+namespace {
+
+double percent(const ProgressCounts& c) {
+  return c.total > 0 ? 100.0 * static_cast<double>(c.done) / static_cast<double>(c.total) : 100.0;
+}
+
+std::string count(std::size_t n) {
+  return detail::Numbers().integer(static_cast<std::int64_t>(n));
+}
+
+}  // namespace
+
+std::string progress_line(const ProgressCounts& c, double elapsed_s) {
+  const detail::Numbers num;
+  std::string s = fmt::format("progress: {}{}/{} files ({}%)", c.stopped() ? "stopping, " : "",
+                              count(c.done), count(c.total), num.fixed(percent(c), 1));
+  if (c.failed > 0) s += fmt::format(", {} failed", count(c.failed));
+  if (c.stopped()) {
+    s += fmt::format(", {} not started, {} running, {} files/s", count(c.not_started),
+                     count(c.running()), num.fixed(rate(c.done, elapsed_s), 1));
+    return s;
+  }
+  s += fmt::format(", {} files/s, ETA {}", num.fixed(rate(c.done, elapsed_s), 1),
+                   eta(c.done, c.total, elapsed_s));
+  return s;
+}
+
+std::string progress_bar(const ProgressCounts& c, double elapsed_s, int width) {
   const detail::Numbers num;
   width = std::max(1, width);
-  const double frac =
-      total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 1.0;
+  const double frac = std::min(1.0, percent(c) / 100.0);
   const auto filled = static_cast<int>(std::floor(frac * width));
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.append(static_cast<std::size_t>(width - filled), '.');
-  return fmt::format("[{}] {:>3}%  {}/{} files  {} files/s  ETA {}", bar,
-                     static_cast<int>(std::floor(frac * 100.0)),
-                     num.integer(static_cast<std::int64_t>(done)),
-                     num.integer(static_cast<std::int64_t>(total)),
-                     num.fixed(rate(done, elapsed_s), 1), eta(done, total, elapsed_s));
+  std::string s = fmt::format("[{}] {:>3}%  {}/{} files", bar,
+                              static_cast<int>(std::floor(frac * 100.0)), count(c.done),
+                              count(c.total));
+  if (c.failed > 0) s += fmt::format("  {} failed", count(c.failed));
+  s += fmt::format("  {} files/s  ", num.fixed(rate(c.done, elapsed_s), 1));
+  s += c.stopped() ? fmt::format("stopped: {} not started", count(c.not_started))
+                   : fmt::format("ETA {}", eta(c.done, c.total, elapsed_s));
+  return s;
+}
+
+std::string progress_final_line(const ProgressCounts& c, double elapsed_s) {
+  const detail::Numbers num;
+  const std::string time_rate = fmt::format("{} s ({} files/s)", num.fixed(elapsed_s, 1),
+                                            num.fixed(rate(c.done, elapsed_s), 1));
+  if (c.stopped()) {
+    return fmt::format("progress: stopped, {} of {} files done ({} failed) in {}, {} not started",
+                       count(c.done), count(c.total), count(c.failed), time_rate,
+                       count(c.not_started));
+  }
+  std::string s = fmt::format("progress: done, {} files in {}", count(c.done), time_rate);
+  if (c.failed > 0) s += fmt::format(", {} failed", count(c.failed));
+  return s;
 }
 
 Progress::Progress(ProgressMode mode, bool is_terminal, Sink sink, double line_interval_s,
@@ -87,37 +126,32 @@ Progress Progress::to_stderr(ProgressMode mode, double line_interval_s) {
                   line_interval_s);
 }
 
-void Progress::update(std::size_t done, std::size_t total, Clock::time_point now) {
+void Progress::update(const ProgressCounts& c, Clock::time_point now) {
   if (mode_ == ProgressMode::kNone || finished_ || now < next_) return;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   if (mode_ == ProgressMode::kLines) {
-    sink_(progress_line(done, total, elapsed) + "\n");
+    sink_(progress_line(c, elapsed) + "\n");
     printed_ = true;
     // Keep the cadence even when an update came late.
     while (next_ <= now) next_ += interval_;
     return;
   }
   // \r and erase-to-end-of-line: the next draw replaces this one in place.
-  sink_("\r" + progress_bar(done, total, elapsed) + "\x1b[K");
+  sink_("\r" + progress_bar(c, elapsed) + "\x1b[K");
   printed_ = true;
   next_ = now + kBarRedraw;
 }
 
-void Progress::finish(std::size_t done, std::size_t total, Clock::time_point now) {
+void Progress::finish(const ProgressCounts& c, Clock::time_point now) {
   if (mode_ == ProgressMode::kNone || finished_) return;
   finished_ = true;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   if (mode_ == ProgressMode::kBar) {
-    if (total == 0 && !printed_) return;
-    sink_("\r" + progress_bar(done, total, elapsed) + "\x1b[K\n");
+    if (c.total == 0 && !printed_) return;
+    sink_("\r" + progress_bar(c, elapsed) + "\x1b[K\n");
     return;
   }
-  if (printed_) {
-    const detail::Numbers num;
-    sink_(fmt::format("progress: done, {} files in {} s ({} files/s)\n",
-                      num.integer(static_cast<std::int64_t>(done)), num.fixed(elapsed, 1),
-                      num.fixed(rate(done, elapsed), 1)));
-  }
+  if (printed_ || c.stopped()) sink_(progress_final_line(c, elapsed) + "\n");
 }
 
 }  // namespace mpiprep::report

@@ -1,5 +1,7 @@
 // Statistics over the gathered timings and their text (STYLE.md shape) and JSON renderings.
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <cmath>
 #include <ctime>
 #include <locale>
@@ -193,9 +195,11 @@ LoadBalance load_balance(const RunTimings& t) {
   return lb;
 }
 
-Makespan makespan(const RunTimings& t, int slots) {
+Makespan makespan(const RunTimings& t, int ranks, int threads_per_rank) {
   Makespan m;
-  m.slots = std::max(1, slots);
+  m.ranks = std::max(1, ranks);
+  m.threads_per_rank = std::max(1, threads_per_rank);
+  m.slots = m.ranks * m.threads_per_rank;
   double first = 0.0;
   double last = 0.0;
   bool timed = !t.files.empty();
@@ -212,8 +216,10 @@ Makespan makespan(const RunTimings& t, int slots) {
   }
   m.from_timeline = timed;
   m.makespan_s = timed ? std::max(0.0, last - first) : extract_wall(t);
-  m.lower_bound_s = std::max(m.total_work_s / m.slots, m.longest_s);
+  m.lower_bound_s = std::max(m.total_work_s / m.ranks, m.longest_s);
+  m.slot_lower_bound_s = std::max(m.total_work_s / m.slots, m.longest_s);
   if (m.lower_bound_s > 0.0) m.ratio = m.makespan_s / m.lower_bound_s;
+  if (m.slot_lower_bound_s > 0.0) m.slot_ratio = m.makespan_s / m.slot_lower_bound_s;
   return m;
 }
 
@@ -235,9 +241,6 @@ std::vector<FileTiming> slowest_files(const RunTimings& t, std::size_t n) {
 
 namespace {
 
-int slots_of(const RunInfo& info) {
-  return std::max(1, info.ranks) * std::max(1, info.threads_per_rank);
-}
 
 std::string hosts_line(const RunInfo& info) {
   constexpr std::size_t kShown = 8;
@@ -248,6 +251,13 @@ std::string hosts_line(const RunInfo& info) {
   }
   if (info.hosts.size() > kShown) s += fmt::format(", ... {} more", info.hosts.size() - kShown);
   return s;
+}
+
+// "signal 10 (SIGUSR1)".
+std::string signal_label(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev != nullptr ? fmt::format("signal {} (SIG{})", sig, abbrev)
+                           : fmt::format("signal {}", sig);
 }
 
 std::string status_of(const FileTiming& f) {
@@ -275,10 +285,20 @@ std::string render_text(const RunInfo& info, const Counts& counts, const RunTimi
   const double miss_pct =
       counts.files > 0 ? 100.0 * static_cast<double>(counts.misses) / static_cast<double>(counts.files)
                        : 0.0;
-  out += fmt::format("@ Files        : {}   hits {}   misses {} ({}%)   failed {}\n",
+  out += fmt::format("@ Files        : {}   hits {}   misses {} ({}%)   failed {}{}\n",
                      num.integer(counts.files), num.integer(counts.hits),
                      num.integer(counts.misses), num.fixed(miss_pct, 1),
-                     num.integer(counts.failed()));
+                     num.integer(counts.failed()),
+                     counts.not_started > 0
+                         ? fmt::format("   not started {}", num.integer(counts.not_started))
+                         : std::string());
+  if (counts.not_started > 0) {
+    out += fmt::format("@ Stopped      : {}{} of {} files to extract finished, {} not started "
+                       "(not cached, no outputs written); run the same command again to finish\n",
+                       info.stop_signal > 0 ? "by " + signal_label(info.stop_signal) + ": " : "",
+                       num.integer(std::max<std::int64_t>(0, counts.misses - counts.not_started)),
+                       num.integer(counts.misses), num.integer(counts.not_started));
+  }
   if (!info.cache_path.empty()) {
     const std::int64_t looked_up = counts.hits + counts.misses;
     const double hit_pct = looked_up > 0 ? 100.0 * static_cast<double>(counts.hits) /
@@ -327,14 +347,25 @@ std::string render_text(const RunInfo& info, const Counts& counts, const RunTimi
                     num.fixed(lb.busy.max, 2), num.fixed(lb.busy.cov, 3),
                     num.fixed(lb.busy.imbalance_pct, 1)});
     out += table(rows);
-    const Makespan m = makespan(t, slots_of(info));
+    const Makespan m = makespan(t, info.ranks, info.threads_per_rank);
     out += '\n';
     rows = {{"Makespan (s)", num.fixed(m.makespan_s, 3),
              m.from_timeline ? "first file start to last file end" : "slowest rank's extract time"},
             {"Lower bound (s)", num.fixed(m.lower_bound_s, 3),
-             fmt::format("max(work {} s / {} slots, longest file {} s)", num.fixed(m.total_work_s, 3),
-                         m.slots, num.fixed(m.longest_s, 3))},
+             fmt::format("max(work {} s / {}, longest file {} s){}", num.fixed(m.total_work_s, 3),
+                         plural(m.ranks, "rank", "ranks"), num.fixed(m.longest_s, 3),
+                         m.slots > m.ranks ? ": one file at a time per rank" : "")},
             {"Ratio", m.ratio ? num.fixed(*m.ratio, 2) : std::string("-"), ""}};
+    if (m.slots > m.ranks) {
+      // Several files in flight per rank: they overlap, so only the per-slot bound is one.
+      rows.push_back({"Slot bound (s)", num.fixed(m.slot_lower_bound_s, 3),
+                      fmt::format("max(work {} s / {} slots = {} x {} threads, longest file {} s)",
+                                  num.fixed(m.total_work_s, 3), m.slots,
+                                  plural(m.ranks, "rank", "ranks"), m.threads_per_rank,
+                                  num.fixed(m.longest_s, 3))});
+      rows.push_back({"Slot ratio", m.slot_ratio ? num.fixed(*m.slot_ratio, 2) : std::string("-"),
+                      ""});
+    }
     out += table(rows, {2});
 
     out += '\n';
@@ -413,7 +444,13 @@ nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, co
   c["misses"] = counts.misses;
   c["failed"] = counts.failed();
   c["failed_by_kind"] = OrderedJson(counts.failed_by_kind);
+  c["not_started"] = counts.not_started;
   j["counts"] = std::move(c);
+  OrderedJson stopped = OrderedJson::object();
+  stopped["stopped"] = counts.not_started > 0;
+  stopped["signal"] = info.stop_signal;
+  stopped["files_not_started"] = counts.not_started;
+  j["interrupted"] = std::move(stopped);
   OrderedJson cache = OrderedJson::object();
   cache["path"] = info.cache_path.empty() ? OrderedJson() : OrderedJson(info.cache_path);
   cache["committed"] = info.cache_committed;
@@ -468,15 +505,21 @@ nlohmann::ordered_json render_json(const RunInfo& info, const Counts& counts, co
   balance["busy_seconds"] = spread_json(lb.busy);
   j["load_balance"] = std::move(balance);
 
-  const Makespan m = makespan(t, slots_of(info));
+  const Makespan m = makespan(t, info.ranks, info.threads_per_rank);
   OrderedJson ms = OrderedJson::object();
   ms["makespan_seconds"] = m.makespan_s;
   ms["from_timeline"] = m.from_timeline;
   ms["total_work_seconds"] = m.total_work_s;
-  ms["slots"] = m.slots;
   ms["longest_file_seconds"] = m.longest_s;
+  ms["ranks"] = m.ranks;
+  ms["lower_bound"] = "max(total work / ranks, longest file)";
   ms["lower_bound_seconds"] = m.lower_bound_s;
   ms["ratio"] = opt_json(m.ratio);
+  ms["threads_per_rank"] = m.threads_per_rank;
+  ms["slots"] = m.slots;
+  ms["slot_lower_bound"] = "max(total work / (ranks x threads per rank), longest file)";
+  ms["slot_lower_bound_seconds"] = m.slot_lower_bound_s;
+  ms["slot_ratio"] = opt_json(m.slot_ratio);
   j["makespan"] = std::move(ms);
 
   OrderedJson slow = OrderedJson::array();

@@ -202,7 +202,7 @@ std::string render_timeline_svg(const RunInfo& info, const RunTimings& t) {
   const double axis_end = t_end > axis_begin ? t_end : axis_begin + 1.0;
   const double scale = plot_w / (axis_end - axis_begin);
 
-  const Makespan m = makespan(t, std::max(1, info.ranks) * std::max(1, info.threads_per_rank));
+  const Makespan m = makespan(t, info.ranks, info.threads_per_rank);
   const std::string title =
       fmt::format("mpiprep timeline: {} files on {} ranks, makespan {:.3f} s (lower bound {:.3f} s)",
                   placed, nranks, m.makespan_s, m.lower_bound_s);

@@ -241,7 +241,14 @@ class Dispatcher {
         ex.push({Task{i, items_[i]}});
         ++rank_.stats().batches;
       }
-      if (opt_.on_progress) opt_.on_progress(items_.size() - unresolved_, items_.size());
+      if (opt_.on_progress) {
+        DispatchProgress p;
+        p.total = items_.size();
+        p.not_started = not_started_;
+        p.done = items_.size() - unresolved_ - not_started_;
+        p.failed = failed_;
+        opt_.on_progress(p);
+      }
       if (unresolved_ == 0 && workers_left_ == 0 && ex.idle()) break;
       if (opt_.threads_per_rank == 0 && ex.queued() == 0) {
         std::this_thread::sleep_for(poll);
@@ -267,6 +274,7 @@ class Dispatcher {
         state_[i] = kNotRun;
         owner_[i] = -1;
         --unresolved_;
+        ++not_started_;
         ++n;
         if (stats_ != nullptr) stats_->not_run.push_back(i);
       }
@@ -343,6 +351,8 @@ class Dispatcher {
     }
     if (state_[i] == kPending) --unresolved_;
     // kLost: a real result arriving after its message was given up on replaces the error.
+    if (state_[i] == kLost) --failed_;
+    if (!meta.ok()) ++failed_;
     state_[i] = kResolved;
     results_[i] = std::move(meta);
   }
@@ -354,6 +364,7 @@ class Dispatcher {
       results_[i] = error_meta(items_[i], ErrorKind::kInternal, why, r);
       state_[i] = kLost;
       --unresolved_;
+      ++failed_;
     }
   }
 
@@ -440,6 +451,8 @@ class Dispatcher {
   std::vector<int> owner_;
   std::vector<std::uint8_t> dispatched_;
   std::size_t unresolved_;
+  std::size_t not_started_ = 0;  // kNotRun items
+  std::size_t failed_ = 0;       // resolved or lost items whose result is an error
   std::vector<std::uint8_t> done_sent_;
   int workers_left_;
   std::vector<int> worker_threads_;

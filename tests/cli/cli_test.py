@@ -5,41 +5,25 @@ exit codes (0 ok, 1 some files failed, 2 fatal), `inspect --json` against expect
 the run report: `scan --report DIR` under mpirun -n 2 (report.json, SVG figures parsed and
 matched bar by bar to report.json, progress lines), `mpiprep report` re-rendering one run and
 comparing two."""
-import argparse
 import glob
 import json
 import os
-import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--mpiprep", required=True)
-ap.add_argument("--mpiexec", required=True)
-ap.add_argument("--data", required=True)
-ap.add_argument("--work", required=True)
-args = ap.parse_args()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+args = lib.parse_args(__doc__)
+check = lib.Checks()
 
 
 def run(cmd, mpi=0, env=None):
-    if mpi:
-        cmd = [args.mpiexec, "-n", str(mpi), "--oversubscribe"] + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240,
-                       env=dict(os.environ, **(env or {})))
-    return p.returncode, p.stdout, p.stderr
+    r = lib.run(lib.mpi_cmd(args.mpiexec, mpi, cmd) if mpi else cmd, env=env)
+    return r.rc, r.out, r.err
 
 
-shutil.rmtree(args.work, ignore_errors=True)
-os.makedirs(args.work)
+args.work = lib.fresh_dir(args.work)
 expected = json.load(open(os.path.join(args.data, "expected.json")))["files"]
 
 # --- inspect --json: one JSON object per file and line ---------------------------------------
@@ -215,7 +199,4 @@ rc, out, err = run([args.mpiprep, "scan", "--cache", rep_cache, "--report", "/pr
                     rep_fileset], mpi=2)
 check(rc == 2 and "report directory" in err, f"unwritable --report DIR exits 2, got {rc}: {err}")
 
-if failures:
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("all CLI checks passed")
+check.finish()

@@ -2,44 +2,29 @@
 """Scheduling through the binary: the latency emulator (MPIPREP_SIM_LATENCY) is active and
 logged, a malformed value is fatal (exit 2), a straggler slowed past --timeout is recorded as
 `timeout` while the run finishes, and --threads auto / --io-depth / --schedule static."""
-import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
-import time
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--mpiprep", required=True)
-ap.add_argument("--mpiexec", required=True)
-ap.add_argument("--data", required=True)
-ap.add_argument("--work", required=True)
-args = ap.parse_args()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+args = lib.parse_args(__doc__)
+check = lib.Checks()
 
 
 def run(cmd, mpi=2, latency=None, timeout=240):
-    env = dict(os.environ)
-    env.pop("MPIPREP_SIM_LATENCY", None)
-    if latency is not None:
-        env["MPIPREP_SIM_LATENCY"] = latency
-    full = [args.mpiexec, "-n", str(mpi), "--oversubscribe", "-x", "MPIPREP_SIM_LATENCY"] + cmd \
-        if latency is not None else [args.mpiexec, "-n", str(mpi), "--oversubscribe"] + cmd
-    t0 = time.monotonic()
-    p = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
+    # The emulator only when asked for: never inherited from the caller's environment.
+    if latency is None:
+        r = lib.run(lib.mpi_cmd(args.mpiexec, mpi, cmd), unset=["MPIPREP_SIM_LATENCY"],
+                    timeout=timeout)
+    else:
+        r = lib.run(lib.mpi_cmd(args.mpiexec, mpi, cmd, export=["MPIPREP_SIM_LATENCY"]),
+                    env={"MPIPREP_SIM_LATENCY": latency}, timeout=timeout)
+    return r
 
 
-shutil.rmtree(args.work, ignore_errors=True)
-os.makedirs(args.work)
+args.work = lib.fresh_dir(args.work)
 roots = sorted(n for n in os.listdir(args.data) if n.startswith("uproot-HZZ"))
 files = [os.path.join(args.data, n) for n in roots] + \
     [os.path.join(args.data, "ref_groups.h5"), os.path.join(args.data, "indexes_2_0.h5")]
@@ -108,7 +93,4 @@ rc, so, se, _ = run([args.mpiprep, "scan", "--help"], mpi=1)
 check("--timeout" in so and "120" in so, "--help shows the 120 s timeout default")
 check("auto" in so and "--io-depth" in so, "--help shows --threads auto and --io-depth")
 
-if failures:
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("sched_cli_test: all checks passed")
+check.finish()

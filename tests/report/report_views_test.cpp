@@ -131,6 +131,89 @@ TEST(Stats, MakespanAgainstLowerBound) {
   EXPECT_FALSE(makespan(empty, 3).ratio.has_value());
 }
 
+// Issue 4's bound is per rank, max(work / ranks, longest file); with several threads per rank
+// the per-slot bound max(work / (ranks x threads), longest file) is computed beside it.
+TEST(Stats, MakespanBoundPerRankAndPerSlot) {
+  // 2 ranks x 4 threads: per rank max(10/2, 4) = 5 (ratio 6/5), per slot max(10/8, 4) = 4.
+  Makespan m = makespan(small_run(), 2, 4);
+  EXPECT_EQ(m.ranks, 2);
+  EXPECT_EQ(m.threads_per_rank, 4);
+  EXPECT_EQ(m.slots, 8);
+  EXPECT_DOUBLE_EQ(m.lower_bound_s, 5.0);
+  EXPECT_DOUBLE_EQ(*m.ratio, 1.2);
+  EXPECT_DOUBLE_EQ(m.slot_lower_bound_s, 4.0);
+  EXPECT_DOUBLE_EQ(*m.slot_ratio, 1.5);
+  // 1 rank x 16 threads: per rank the whole 10 s of work, per slot the 4 s file.
+  m = makespan(small_run(), 1, 16);
+  EXPECT_DOUBLE_EQ(m.lower_bound_s, 10.0);
+  EXPECT_DOUBLE_EQ(*m.ratio, 0.6);  // overlapping files beat the per-rank formula
+  EXPECT_DOUBLE_EQ(m.slot_lower_bound_s, 4.0);
+  // One thread per rank: the two are the same number.
+  m = makespan(small_run(), 4);
+  EXPECT_EQ(m.slots, 4);
+  EXPECT_DOUBLE_EQ(m.slot_lower_bound_s, m.lower_bound_s);
+}
+
+TEST(Render, ThreadsShowBothBoundsLabelled) {
+  RunInfo info = small_info();
+  info.ranks = 2;
+  info.threads_per_rank = 4;
+  const auto ls = lines(render_text(info, small_counts(), small_run()));
+  EXPECT_EQ(ls[find_line(ls, "Lower bound (s)")],
+            "Lower bound (s)  5.000  max(work 10.000 s / 2 ranks, longest file 4.000 s): one "
+            "file at a time per rank");
+  EXPECT_EQ(fields(ls[find_line(ls, "Ratio")]), (std::vector<std::string>{"Ratio", "1.20"}));
+  EXPECT_EQ(ls[find_line(ls, "Slot bound (s)")],
+            "Slot bound (s)   4.000  max(work 10.000 s / 8 slots = 2 ranks x 4 threads, longest "
+            "file 4.000 s)");
+  EXPECT_EQ(fields(ls[find_line(ls, "Slot ratio")]),
+            (std::vector<std::string>{"Slot", "ratio", "1.50"}));
+  const auto j = render_json(info, small_counts(), small_run());
+  const auto& ms = j["makespan"];
+  EXPECT_EQ(ms["lower_bound"], "max(total work / ranks, longest file)");
+  EXPECT_DOUBLE_EQ(ms["lower_bound_seconds"].get<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(ms["ratio"].get<double>(), 1.2);
+  EXPECT_EQ(ms["ranks"], 2);
+  EXPECT_EQ(ms["threads_per_rank"], 4);
+  EXPECT_EQ(ms["slots"], 8);
+  EXPECT_DOUBLE_EQ(ms["slot_lower_bound_seconds"].get<double>(), 4.0);
+  EXPECT_DOUBLE_EQ(ms["slot_ratio"].get<double>(), 1.5);
+  // One thread per rank: no slot rows in the text (the bounds coincide).
+  const auto one = lines(render_text(small_info(), small_counts(), small_run()));
+  EXPECT_EQ(one[find_line(one, "Lower bound (s)")],
+            "Lower bound (s)  4.000  max(work 10.000 s / 3 ranks, longest file 4.000 s)");
+  for (const auto& l : one) EXPECT_EQ(l.find("Slot"), std::string::npos) << l;
+}
+
+// A run stopped by a signal: the header separates the files that never started from the
+// finished and the failed ones, and report.json carries the same numbers.
+TEST(Render, StoppedRunSaysWhatDidNotStart) {
+  RunInfo info = small_info();
+  info.stop_signal = 10;  // SIGUSR1 on Linux
+  Counts c = small_counts();
+  c.not_started = 3;
+  const auto ls = lines(render_text(info, c, small_run()));
+  EXPECT_EQ(ls[8], "@ Files        : 10   hits 6   misses 4 (40.0%)   failed 1   not started 3");
+  EXPECT_EQ(ls[9], "@ Stopped      : by signal 10 (SIGUSR1): 1 of 4 files to extract finished, 3 "
+                   "not started (not cached, no outputs written); run the same command again to "
+                   "finish");
+  const auto j = render_json(info, c, small_run());
+  EXPECT_EQ(j["counts"]["not_started"], 3);
+  EXPECT_EQ(j["counts"]["failed"], 1);
+  EXPECT_EQ(j["interrupted"]["stopped"], true);
+  EXPECT_EQ(j["interrupted"]["signal"], 10);
+  EXPECT_EQ(j["interrupted"]["files_not_started"], 3);
+  auto back = parse_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  back->info.utc = true;
+  EXPECT_EQ(render_text(back->info, back->counts, back->timings), render_text(info, c, small_run()));
+  // Not stopped: neither the count nor the line.
+  const auto plain = render_text(small_info(), small_counts(), small_run());
+  EXPECT_EQ(plain.find("not started"), std::string::npos);
+  EXPECT_EQ(plain.find("@ Stopped"), std::string::npos);
+  EXPECT_EQ(render_json(small_info(), small_counts(), small_run())["interrupted"]["stopped"], false);
+}
+
 TEST(Stats, SlowestFilesOrder) {
   RunTimings t;
   for (int i = 0; i < 15; ++i) {
@@ -309,11 +392,11 @@ TEST(Progress, Formatting) {
   EXPECT_EQ(format_eta(-1), "-");
   EXPECT_EQ(format_eta(std::nan("")), "-");
   // 1,234 files in 3 s: 411.3 files/s; 53,078 left: 129 s.
-  EXPECT_EQ(progress_line(1234, 54312, 3.0),
+  EXPECT_EQ(progress_line({54312, 1234, 0, 0}, 3.0),
             "progress: 1,234/54,312 files (2.3%), 411.3 files/s, ETA 2m09s");
-  EXPECT_EQ(progress_line(0, 10, 0.0), "progress: 0/10 files (0.0%), 0.0 files/s, ETA -");
-  EXPECT_EQ(progress_bar(5, 10, 1.0, 10), "[#####.....]  50%  5/10 files  5.0 files/s  ETA 1s");
-  EXPECT_EQ(progress_bar(10, 10, 2.0, 4), "[####] 100%  10/10 files  5.0 files/s  ETA 0s");
+  EXPECT_EQ(progress_line({10, 0, 0, 0}, 0.0), "progress: 0/10 files (0.0%), 0.0 files/s, ETA -");
+  EXPECT_EQ(progress_bar({10, 5, 0, 0}, 1.0, 10), "[#####.....]  50%  5/10 files  5.0 files/s  ETA 1s");
+  EXPECT_EQ(progress_bar({10, 10, 0, 0}, 2.0, 4), "[####] 100%  10/10 files  5.0 files/s  ETA 0s");
   EXPECT_EQ(parse_progress_mode("lines"), ProgressMode::kLines);
   EXPECT_FALSE(parse_progress_mode("sometimes").has_value());
 }
@@ -327,36 +410,36 @@ TEST(Progress, LinesEveryIntervalAndBarRedrawsInPlace) {
 
   Progress lines_mode(ProgressMode::kAuto, /*is_terminal=*/false, sink, 10.0, t0);
   EXPECT_EQ(lines_mode.mode(), ProgressMode::kLines);
-  lines_mode.update(1, 100, t0 + milliseconds(5000));
+  lines_mode.update({100, 1, 0, 0}, t0 + milliseconds(5000));
   EXPECT_TRUE(out.empty());
-  lines_mode.update(10, 100, t0 + milliseconds(10000));
+  lines_mode.update({100, 10, 0, 0}, t0 + milliseconds(10000));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0], "progress: 10/100 files (10.0%), 1.0 files/s, ETA 1m30s\n");
-  lines_mode.update(12, 100, t0 + milliseconds(12000));
+  lines_mode.update({100, 12, 0, 0}, t0 + milliseconds(12000));
   EXPECT_EQ(out.size(), 1u);
-  lines_mode.update(50, 100, t0 + milliseconds(25000));
+  lines_mode.update({100, 50, 0, 0}, t0 + milliseconds(25000));
   EXPECT_EQ(out.size(), 2u);
-  lines_mode.update(60, 100, t0 + milliseconds(29000));  // next due at 30 s, not 35 s
+  lines_mode.update({100, 60, 0, 0}, t0 + milliseconds(29000));  // next due at 30 s, not 35 s
   EXPECT_EQ(out.size(), 2u);
-  lines_mode.update(70, 100, t0 + milliseconds(30000));
+  lines_mode.update({100, 70, 0, 0}, t0 + milliseconds(30000));
   EXPECT_EQ(out.size(), 3u);
-  lines_mode.finish(100, 100, t0 + milliseconds(40000));
+  lines_mode.finish({100, 100, 0, 0}, t0 + milliseconds(40000));
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[3], "progress: done, 100 files in 40.0 s (2.5 files/s)\n");
-  lines_mode.update(100, 100, t0 + milliseconds(90000));
+  lines_mode.update({100, 100, 0, 0}, t0 + milliseconds(90000));
   EXPECT_EQ(out.size(), 4u);  // nothing after finish
 
   out.clear();
   Progress quiet(ProgressMode::kLines, false, sink, 10.0, t0);
-  quiet.finish(3, 3, t0 + milliseconds(500));  // a short run prints nothing at all
+  quiet.finish({3, 3, 0, 0}, t0 + milliseconds(500));  // a short run prints nothing at all
   EXPECT_TRUE(out.empty());
 
   Progress bar(ProgressMode::kAuto, /*is_terminal=*/true, sink, 10.0, t0);
   EXPECT_EQ(bar.mode(), ProgressMode::kBar);
-  bar.update(0, 10, t0);
-  bar.update(1, 10, t0 + milliseconds(100));  // within 0.2 s of the last draw
-  bar.update(2, 10, t0 + milliseconds(300));
-  bar.finish(10, 10, t0 + milliseconds(1000));
+  bar.update({10, 0, 0, 0}, t0);
+  bar.update({10, 1, 0, 0}, t0 + milliseconds(100));  // within 0.2 s of the last draw
+  bar.update({10, 2, 0, 0}, t0 + milliseconds(300));
+  bar.finish({10, 10, 0, 0}, t0 + milliseconds(1000));
   ASSERT_EQ(out.size(), 3u);
   for (const auto& s : out) EXPECT_EQ(s.rfind("\r[", 0), 0u) << s;
   EXPECT_NE(out[1].find(" 2/10 files"), std::string::npos);
@@ -366,9 +449,44 @@ TEST(Progress, LinesEveryIntervalAndBarRedrawsInPlace) {
 
   out.clear();
   Progress none(ProgressMode::kNone, true, sink, 10.0, t0);
-  none.update(5, 10, t0 + milliseconds(60000));
-  none.finish(10, 10, t0 + milliseconds(60000));
+  none.update({10, 5, 0, 0}, t0 + milliseconds(60000));
+  none.finish({10, 10, 0, 0}, t0 + milliseconds(60000));
   EXPECT_TRUE(out.empty());
+}
+
+// After a graceful stop the files that never started are neither done nor failed: the line,
+// the bar and the closing line count them apart (they used to count as done).
+TEST(Progress, StoppedRunCountsDoneFailedAndNotStartedApart) {
+  // 54,312 to extract; 1,234 finished (3 failed), a stop dropped 53,000, 78 still running.
+  const ProgressCounts stopping{54312, 1234, 3, 53000};
+  EXPECT_TRUE(stopping.stopped());
+  EXPECT_EQ(stopping.running(), 78u);
+  EXPECT_EQ(progress_line(stopping, 3.0),
+            "progress: stopping, 1,234/54,312 files (2.3%), 3 failed, 53,000 not started, "
+            "78 running, 411.3 files/s");
+  EXPECT_EQ(progress_line({54312, 1234, 3, 0}, 3.0),
+            "progress: 1,234/54,312 files (2.3%), 3 failed, 411.3 files/s, ETA 2m09s");
+  EXPECT_EQ(progress_bar({10, 3, 1, 7}, 1.0, 10),
+            "[###.......]  30%  3/10 files  1 failed  3.0 files/s  stopped: 7 not started");
+  EXPECT_EQ(progress_final_line({54312, 1312, 3, 53000}, 4.0),
+            "progress: stopped, 1,312 of 54,312 files done (3 failed) in 4.0 s (328.0 files/s), "
+            "53,000 not started");
+  EXPECT_EQ(progress_final_line({100, 100, 2, 0}, 40.0),
+            "progress: done, 100 files in 40.0 s (2.5 files/s), 2 failed");
+
+  using Clock = Progress::Clock;
+  using std::chrono::milliseconds;
+  const Clock::time_point t0{};
+  std::vector<std::string> out;
+  auto sink = [&out](std::string_view s) { out.emplace_back(s); };
+  // A stopped run gets its closing line even when it was too short for a progress line.
+  Progress lines_mode(ProgressMode::kLines, false, sink, 10.0, t0);
+  lines_mode.update({2000, 40, 0, 0}, t0 + milliseconds(2000));
+  EXPECT_TRUE(out.empty());
+  lines_mode.finish({2000, 52, 1, 1948}, t0 + milliseconds(2600));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], "progress: stopped, 52 of 2,000 files done (1 failed) in 2.6 s (20.0 files/s), "
+                    "1,948 not started\n");
 }
 
 TEST(Svg, XmlEscape) {

@@ -4,7 +4,6 @@ once on overlapping and disjoint file sets (two as `mpirun -n 2`, two as plain p
 end with a cache holding the union, no entry lost, no temp, lock or journal file left; a lock
 held by a live process makes a scan wait with a clear message and give up after --lock-wait
 (exit 2, cache untouched); a lock older than --lock-stale-after is taken over."""
-import argparse
 import json
 import os
 import shutil
@@ -13,23 +12,13 @@ import subprocess
 import sys
 import time
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--mpiprep", required=True)
-ap.add_argument("--mpiexec", required=True)
-ap.add_argument("--data", required=True)
-ap.add_argument("--work", required=True)
-args = ap.parse_args()
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
 
+args = lib.parse_args(__doc__)
+check = lib.Checks()
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-root = os.path.abspath(args.work)
-shutil.rmtree(root, ignore_errors=True)
+root = lib.fresh_dir(args.work)
 os.makedirs(os.path.join(root, "files"))
 sources = ["uproot-HZZ.root", "uproot-issue261.root", "ref_groups.h5", "uproot-nesteddirs.root"]
 blobs = [open(os.path.join(args.data, s), "rb").read() for s in sources]
@@ -51,7 +40,7 @@ def lst(name, ps):
 def cmd(name, mpi, extra=()):
     c = [args.mpiprep, "scan", "--cache", cache, "--no-report", "--threads", "1",
          "--report-json", os.path.join(root, name + ".json"), *extra, lst(name, sets[name])]
-    return [args.mpiexec, "-n", "2", "--oversubscribe"] + c if mpi else c
+    return lib.mpi_cmd(args.mpiexec, 2, c) if mpi else c
 
 
 procs = {n: subprocess.Popen(cmd(n, n in ("A", "C")), stdout=subprocess.PIPE,
@@ -108,7 +97,4 @@ check(p.returncode == 0, f"--lock-stale-after 60: the old lock is taken over ({p
 check(show().get("files") == len(union) + 1, "and the commit landed")
 check(not os.path.exists(lock), "lock released")
 
-if failures:
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("all checks passed")
+check.finish()

@@ -6,7 +6,6 @@ zero-length, random bytes, ROOT and HDF5 files truncated at many offsets, a syml
 Paths with spaces, quotes, non-ASCII and newlines work from a JSON fileset and from a list file
 (a line starting with '"' is a JSON string literal). A malformed fileset, a cache from a newer
 format version and an unwritable cache directory are fatal: exit 2, nothing written."""
-import argparse
 import json
 import os
 import random
@@ -16,25 +15,16 @@ import stat
 import subprocess
 import sys
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--mpiprep", required=True)
-ap.add_argument("--data", required=True)
-ap.add_argument("--work", required=True)
-args = ap.parse_args()
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
+
+args = lib.parse_args(__doc__, mpiexec=False)
+check = lib.Checks()
 KINDS = {"missing", "permission", "io", "truncated", "corrupt", "unsupported_format",
          "unsupported_version", "unsupported_compression", "not_found", "inconsistent",
          "timeout", "internal"}
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-root = os.path.abspath(args.work)
-shutil.rmtree(root, ignore_errors=True)
+root = lib.fresh_dir(args.work)
 h = os.path.join(root, "in")
 os.makedirs(h)
 os.chmod(root, 0o777)
@@ -211,7 +201,4 @@ os.makedirs(ud)
 os.chmod(ud, 0o555)
 fatal_case("unwritable cache directory", [good[0]], os.path.join(ud, "c.h5"), user=as_nobody)
 
-if failures:
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("all checks passed")
+check.finish()

@@ -1,6 +1,7 @@
 // Graceful stop inside the scheduler, through the threads communicator: once the stop flag is
 // set nothing more is handed out, queued items come back, running ones finish, and every item
-// is either extracted exactly once or listed in not_run.
+// is either extracted exactly once or listed in not_run; rank 0's progress counts the items a
+// stop dropped as not started, apart from the done and the failed ones.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -33,6 +34,8 @@ void run_stop_case(int ranks, int threads, bool only_rank0_sees_it) {
   std::multiset<std::string> seen;
   std::vector<FileMeta> results;
   ScheduleStats stats;
+  DispatchProgress last;  // rank 0's last progress report
+  std::size_t progress_calls = 0;
   comm::run_in_threads(ranks, [&](comm::Communicator& comm) {
     ExtractFn fn = [&](const WorkItem& w) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -46,11 +49,20 @@ void run_stop_case(int ranks, int threads, bool only_rank0_sees_it) {
       }
       FileMeta m;
       m.path = w.path;
+      if (w.path.back() == '7') m.error_kind = ErrorKind::kCorrupt;  // every tenth file fails
       return m;
     };
     ScheduleOptions so;
     so.threads_per_rank = threads;
     so.stop = comm.rank() == 0 ? &flag0 : &flag_workers;
+    if (comm.rank() == 0) {
+      so.on_progress = [&](const DispatchProgress& p) {
+        EXPECT_LE(p.done + p.not_started, p.total);
+        EXPECT_LE(p.failed, p.done);
+        last = p;
+        ++progress_calls;
+      };
+    }
     ScheduleStats st;
     auto r = run_schedule(comm, comm.rank() == 0 ? items : std::vector<WorkItem>{}, fn, so, &st);
     if (comm.rank() == 0) {
@@ -75,6 +87,19 @@ void run_stop_case(int ranks, int threads, bool only_rank0_sees_it) {
     }
   }
   EXPECT_EQ(seen.size() + not_run.size(), static_cast<std::size_t>(kItems));
+
+  // The final progress: extracted files are done (the failed ones counted apart), dropped ones
+  // are not started, and nothing is left running.
+  ASSERT_GT(progress_calls, 0u);
+  std::size_t failed = 0;
+  for (const auto& path : seen)
+    if (path.back() == '7') ++failed;
+  EXPECT_EQ(last.total, static_cast<std::size_t>(kItems));
+  EXPECT_EQ(last.done, seen.size());
+  EXPECT_EQ(last.failed, failed);
+  EXPECT_GT(last.failed, 0u);
+  EXPECT_EQ(last.not_started, not_run.size());
+  EXPECT_EQ(last.done + last.not_started, last.total);
 }
 
 TEST(ScheduleStop, EveryRankSeesTheSignal) { run_stop_case(3, 2, false); }

@@ -9,33 +9,26 @@ kill : `mpirun -n 4 --oversubscribe` over >= 2,000 files, SIGKILL of mpirun and 
        midway. The rerun replays the journals: every journaled file is a hit (not extracted
        again), and the final cache and output equal those of a clean, uninterrupted run.
 """
-import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--mpiprep", required=True)
-ap.add_argument("--mpiexec", required=True)
-ap.add_argument("--data", required=True)
-ap.add_argument("--work", required=True)
-ap.add_argument("--files", type=int, default=2000)
-ap.add_argument("--latency", default="open:20ms")
-ap.add_argument("--delay-ms", default="8", help="MPIPREP_TEST_EXTRACT_DELAY_MS per file")
-ap.add_argument("--only", choices=["stop", "kill"], default=None)
-args = ap.parse_args()
-
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+def options(ap):
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--latency", default="open:20ms")
+    ap.add_argument("--delay-ms", default="8", help="MPIPREP_TEST_EXTRACT_DELAY_MS per file")
+    ap.add_argument("--only", choices=["stop", "kill"], default=None)
+
+
+args = lib.parse_args(__doc__, extra=options)
+check = lib.Checks()
 
 
 SOURCES = ["uproot-sample-6.20.04-zlib.root", "uproot-HZZ.root", "uproot-nesteddirs.root",
@@ -59,7 +52,7 @@ def make_files(d, n):
 
 
 def env(latency=True):
-    e = dict(os.environ)
+    e = {}
     if latency and args.latency:
         e["MPIPREP_SIM_LATENCY"] = args.latency
     if latency and args.delay_ms:
@@ -67,7 +60,7 @@ def env(latency=True):
     # mpirun sends SIGTERM, then SIGKILL after odls_base_sigkill_timeout (default 1 s): give the
     # ranks the 10 s they are promised (the job templates set the same).
     e["OMPI_MCA_odls_base_sigkill_timeout"] = "30"
-    return e
+    return lib.environ(e)
 
 
 def scan_cmd(np_, work, lst, extra=()):
@@ -75,10 +68,10 @@ def scan_cmd(np_, work, lst, extra=()):
     # installs its own handlers over the inherited SIG_IGN.
     wrapper = ('trap "" TERM USR1 USR2 INT; "$@"; rc=$?; '
                'echo "$rc $(date +%s.%N)" > "$RCDIR/rc.$OMPI_COMM_WORLD_RANK"; exit $rc')
-    return [args.mpiexec, "-n", str(np_), "--oversubscribe", "sh", "-c", wrapper, "sh",
-            args.mpiprep, "scan", "--cache", os.path.join(work, "cache.h5"), "--threads", "1",
-            "--no-report", "--report-json", os.path.join(work, "report.json"),
-            "-o", os.path.join(work, "out.json"), *extra, "@" + lst]
+    return lib.mpi_cmd(args.mpiexec, np_, [
+        "sh", "-c", wrapper, "sh", args.mpiprep, "scan", "--cache", os.path.join(work, "cache.h5"),
+        "--threads", "1", "--no-report", "--report-json", os.path.join(work, "report.json"),
+        "-o", os.path.join(work, "out.json"), *extra, "@" + lst])
 
 
 def journal_bytes(work):
@@ -93,9 +86,7 @@ def journal_bytes(work):
 
 
 def start(np_, work, lst, extra=(), latency=True):
-    rcdir = os.path.join(work, "rc")
-    shutil.rmtree(rcdir, ignore_errors=True)
-    os.makedirs(rcdir)
+    rcdir = lib.fresh_dir(os.path.join(work, "rc"))
     e = env(latency)
     e["RCDIR"] = rcdir
     log = open(os.path.join(work, "stderr.log"), "a")
@@ -151,8 +142,7 @@ def run_plain(np_, work, lst, latency=False):
 
 def clean_reference(root, lst):
     ref = os.path.join(root, "clean")
-    shutil.rmtree(ref, ignore_errors=True)
-    os.makedirs(ref)
+    lib.fresh_dir(ref)
     rc = run_plain(2, ref, lst)
     check(rc == 0, f"clean reference run exits 0 (got {rc})")
     return cache_summary(ref), json.load(open(os.path.join(ref, "out.json")))
@@ -161,9 +151,8 @@ def clean_reference(root, lst):
 def stop_case(root, lst, np_, sig, ref):
     name = f"stop-np{np_}-{signal.Signals(sig).name}"
     work = os.path.join(root, name)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    p = start(np_, work, lst)
+    lib.fresh_dir(work)
+    p = start(np_, work, lst, extra=["--progress", "lines", "--progress-interval", "0.5"])
     got = wait_for_journal(p, work, 4096)
     check(got, f"{name}: journals grow while the scan runs (else it finished too fast: the "
                f"latency emulation working?)")
@@ -195,6 +184,16 @@ def stop_case(root, lst, np_, sig, ref):
     misses = rep["counts"]["misses"]
     check(rep["interrupted"]["stopped"] and 0 < n_int < misses,
           f"{name}: report says interrupted, {n_int} of {misses} not started")
+    check(rep["counts"]["not_started"] == n_int and rep["interrupted"]["signal"] == sig,
+          f"{name}: report.json counts {rep['counts'].get('not_started')} not started, signal "
+          f"{rep['interrupted']['signal']}")
+    # The closing progress line counts the files that never started apart from the done ones.
+    log = open(os.path.join(work, "stderr.log")).read()
+    final = [l for l in log.splitlines() if l.startswith("progress: stopped, ")]
+    want = (f"progress: stopped, {misses - n_int:,} of {misses:,} files done (0 failed) in ",
+            f", {n_int:,} not started")
+    check(len(final) == 1 and final[0].startswith(want[0]) and final[0].endswith(want[1]),
+          f"{name}: closing progress line {final} says {want[0]}... {want[1]}")
     check(verify(work) == 0, f"{name}: the committed cache verifies")
     cached = cache_summary(work)["files"]
     check(cached == misses - n_int,
@@ -231,8 +230,7 @@ def descendants(pid):
 def kill_case(root, lst, ref):
     name = "kill-np4"
     work = os.path.join(root, name)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    lib.fresh_dir(work)
     p = start(4, work, lst, extra=["--checkpoint-interval", "2"])
     got = wait_for_journal(p, work, 16 * 1024)
     check(got, f"{name}: journals grow while the scan runs")
@@ -268,9 +266,7 @@ def kill_case(root, lst, ref):
 
 
 def main():
-    root = os.path.abspath(args.work)
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
+    root = lib.fresh_dir(args.work)
     lst = make_files(os.path.join(root, "files"), args.files)
     ref = clean_reference(root, lst)
     if args.only in (None, "stop"):
@@ -281,11 +277,7 @@ def main():
         stop_case(root, lst, 4, signal.SIGUSR1, ref)
     if args.only in (None, "kill"):
         kill_case(root, lst, ref)
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("all checks passed")
-    return 0
+    check.finish()
 
 
-sys.exit(main())
+main()

@@ -8,6 +8,9 @@ Exit 0 pass, 77 skipped (reason printed: no chromium), 1 fail."""
 import argparse, json, os, shutil, struct, subprocess, sys, tempfile, zlib
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
+
 
 def png_pixels(path):
     """(width, height, rows of (r, g, b)) of an 8-bit RGB/RGBA non-interlaced PNG."""
@@ -95,14 +98,13 @@ def main():
     if not chromium:
         print("SKIPPED screenshot test: no chromium (apt-get install chromium; .ci/run does)")
         return 77
-    shutil.rmtree(a.work, ignore_errors=True)
-    os.makedirs(a.work)
+    a.work = lib.fresh_dir(a.work)
     report = os.path.join(a.work, "report")
-    cmd = [a.mpiexec, "-n", "2", "--oversubscribe", a.mpiprep, "scan", "--no-cache",
-           "--no-report", "--report", report, "--output", os.path.join(a.work, "pre.json"),
-           "examples/fileset.json"]
-    r = subprocess.run(cmd, cwd=a.source, capture_output=True, text=True, timeout=300)
-    assert r.returncode in (0, 1), f"scan exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    cmd = lib.mpi_cmd(a.mpiexec, 2, [a.mpiprep, "scan", "--no-cache", "--no-report", "--report",
+                                     report, "--output", os.path.join(a.work, "pre.json"),
+                                     "examples/fileset.json"])
+    r = lib.run(cmd, cwd=a.source, timeout=300)
+    assert r.rc in (0, 1), f"scan exit {r.rc}\n{r.out}\n{r.err}"
     shots = {}
     for name in ("timeline", "histogram"):
         svg = os.path.join(report, f"{name}.svg")

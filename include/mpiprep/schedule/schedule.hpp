@@ -47,6 +47,14 @@ namespace mpiprep::schedule {
 // mtime_ns from the item when path is empty, extract_seconds when 0, rank always.
 using ExtractFn = std::function<FileMeta(const WorkItem&)>;
 
+// Rank 0's view of the run at one turn of its dispatch loop (ScheduleOptions::on_progress).
+struct DispatchProgress {
+  std::size_t total = 0;        // items
+  std::size_t done = 0;         // with a result (any rank), failed ones included
+  std::size_t failed = 0;       // of `done`, results that are not ok()
+  std::size_t not_started = 0;  // dropped by a stop request (ScheduleStats::not_run so far)
+};
+
 struct ScheduleOptions {
   int threads_per_rank = 1;  // extraction threads per rank; 0 = on the main thread
   double timeout_s = 0.0;    // per file; 0 = none (needs threads_per_rank >= 1)
@@ -96,9 +104,9 @@ struct ScheduleOptions {
                      std::chrono::steady_clock::time_point end)>
       on_result_span;
   // Rank 0 only: called on the main thread at every turn of the dispatch loop, after requests
-  // were answered, with the files resolved so far (any rank) and the total. Must be cheap:
-  // it sits between two polls for requests.
-  std::function<void(std::size_t done, std::size_t total)> on_progress;
+  // were answered, with where the run stands (the last call has the final counts). Must be
+  // cheap: it sits between two polls for requests.
+  std::function<void(const DispatchProgress&)> on_progress;
 };
 
 struct RankStats {
