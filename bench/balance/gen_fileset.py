@@ -2,10 +2,12 @@
 """Skewed filesets for the balance and latency-scaling benchmarks (needs h5py + numpy).
 
   gen_fileset.py skewed OUT N     N files, sizes log-normal over 3 decades (4 KiB - 4 MiB,
-                                  median 64 KiB), half ROOT (hard links of the real ROOT test
-                                  files of tests/data, the one nearest in size), half HDF5 (hard
-                                  links of 21 generated HDF5 files, 4 KiB to 4 MiB in half-octave
-                                  steps). A few files (--stragglers, default 5) are named
+                                  median 64 KiB), half ROOT (hard links of copies of the real
+                                  ROOT test files of tests/data, the one nearest in size), half
+                                  HDF5 (hard links of 21 generated HDF5 files, 4 KiB to 4 MiB in
+                                  half-octave steps). The sources sit in OUT/.templates, so
+                                  `touch` of OUT/.templates/* changes every file of the set
+                                  (bench.py history) and nothing outside it. A few files (--stragglers, default 5) are named
                                   *straggler*. Writes OUT/files.txt and OUT/latency.txt.
   gen_fileset.py latency OUT N    N hard links of the small ROOT test files (all but
                                   nano_dy.root), for the latency-scaling sweep. OUT/files.txt.
@@ -32,7 +34,7 @@ import numpy as np
 KIB = 1024
 MIN_SIZE, MEDIAN, MAX_SIZE = 4 * KIB, 64 * KIB, 4096 * KIB
 SIGMA = math.log(1000.0) / 6.0  # +-3 sigma spans 3 decades
-GEN_VERSION = "balance-gen-1"
+GEN_VERSION = "balance-gen-2"
 
 
 def size_class(size):
@@ -108,6 +110,13 @@ def main():
         latency = "open:2ms"
     else:
         h5 = write_hdf5_templates(os.path.join(out, ".templates"))
+        # Copies, not links, of the test data: touching the templates must not touch tests/data.
+        copies = []
+        for r in roots:
+            c = os.path.join(out, ".templates", os.path.basename(r))
+            shutil.copyfile(r, c)
+            copies.append(c)
+        roots = copies
         sources = [(os.path.getsize(p), p, "root") for p in roots] + \
                   [(os.path.getsize(p), p, "h5") for p in h5]
         root_sizes = np.log([s for s, _, k in sources if k == "root"])

@@ -3,13 +3,15 @@
 #
 #   bench/balance/run.sh [--n N] [--latency-n M] [--only balance|latency]
 #
-# Defaults: N = 10000 skewed files for balance (2, 4, 8, 16 ranks, dynamic vs static split),
-# M = 4000 small ROOT files for the latency sweep (1..16 ranks x 1/4/16 files in flight).
+# Defaults: N = 10000 skewed files for balance (2, 4, 8, 16 ranks: static split, the static
+# cost model, history of the same files, history's per-format fit on new files), M = 4000 small
+# ROOT files for the latency sweep (1..16 ranks x 1/4/16 files in flight).
+# One command for the whole thing on an idle machine: bench/balance/run.sh (about 25 minutes).
 # Environment:
 #   MPIPREP_BIN        the mpiprep binary (default: build-bench/mpiprep, built if missing)
 #   MPIPREP_BENCH_DIR  work directory (default /tmp/mpiprep-bench-balance)
 #   PYTHON             a Python 3 with h5py and numpy (default: Debian's /usr/bin/python3)
-# Results: bench/results/balance-<date>.md and .json.
+# Results: bench/results/balance-<UTC date-HHMM>.md and .json.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,7 +24,7 @@ while (($#)); do
     --n) n=$2; shift ;;
     --latency-n) latency_n=$2; shift ;;
     --only) only=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -35,29 +37,35 @@ bench_binary
 
 work=${MPIPREP_BENCH_DIR:-/tmp/mpiprep-bench-balance}
 mkdir -p "$work" "$repo/bench/results"
-stamp=$(date -u +%Y-%m-%d)
+stamp=$(date -u +%Y-%m-%d-%H%M)
 md="$repo/bench/results/balance-$stamp.md"
 js="$repo/bench/results/balance-$stamp.json"
-[[ -n $only ]] || : >"$md"
+: >"$md"
 {
   echo "# bench/balance, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "Host: $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Host: $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    "(a shared machine slows every figure; see the load column)."
   echo "Binary: $bin ($(git -C "$repo" rev-parse --short HEAD))."
   echo
 } >>"$md"
-[[ -n $only ]] || rm -f "$js"  # --only appends to the day's results
+rm -f "$js"
 
 if [[ -z $only || $only == balance ]]; then
   "$py" "$here/gen_fileset.py" skewed "$work/skewed" "$n"
+  # The same sizes, formats and cost distribution under other names and other stragglers: new
+  # files for the history's per-format fit.
+  "$py" "$here/gen_fileset.py" skewed "$work/skewed-new" "$n" --seed 20261123
   lat=$(cat "$work/skewed/latency.txt")
+  [[ $lat == "$(cat "$work/skewed-new/latency.txt")" ]] || { echo "run.sh: the two filesets' latency maps differ" >&2; exit 2; }
   {
     echo "## Balance: $n skewed files, one file in flight per rank"
     echo
     echo "MPIPREP_SIM_LATENCY=\`$lat\`"
     echo
   } >>"$md"
-  "$py" "$here/bench.py" balance --files "$work/skewed/files.txt" --latency "$lat" \
+  "$py" "$here/bench.py" balance --files "$work/skewed/files.txt" \
+    --files2 "$work/skewed-new/files.txt" --latency "$lat" \
     --mpiprep "$bin" --work "$work/runs" --json "$js" | tee -a "$md"
   echo >>"$md"
 fi
