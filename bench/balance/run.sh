@@ -4,7 +4,7 @@
 #   bench/balance/run.sh [--n N] [--latency-n M] [--only balance|latency]
 #
 # Defaults: N = 10000 skewed files for balance (2, 4, 8, 16 ranks: static split, the static
-# cost model, history of the same files, history's per-format fit on new files), M = 4000 small
+# cost model, history of the same files, history's per-format fit on new files), M = 16000 small
 # ROOT files for the latency sweep (1..16 ranks x 1/4/16 files in flight).
 # One command for the whole thing on an idle machine: bench/balance/run.sh (about 25 minutes).
 # Environment:
@@ -17,7 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 n=10000
-latency_n=4000
+latency_n=16000
 only=""
 while (($#)); do
   case $1 in
