@@ -372,6 +372,26 @@ TEST(Compare, SideBySideAndHistorySortedByStart) {
   EXPECT_EQ(fields(ls[find_line(ls, "Files/s")]), (std::vector<std::string>{"Files/s", "1.1", "5.0"}));
   EXPECT_EQ(fields(ls[find_line(ls, "extract max (s)")]),
             (std::vector<std::string>{"extract", "max", "(s)", "6.00", "-"}));
+  // One thread per rank, nothing stopped: no slot or not-started rows.
+  for (const auto& l : ls) {
+    EXPECT_EQ(l.find("Slot"), std::string::npos) << l;
+    EXPECT_EQ(l.find("Not started"), std::string::npos) << l;
+  }
+  // A stopped run with 4 threads per rank beside it: both rows appear, for every run.
+  LoadedReport stopped = cold;
+  stopped.info.ranks = 2;
+  stopped.info.threads_per_rank = 4;
+  stopped.counts.not_started = 3;
+  ls = lines(render_comparison({cold, stopped}));
+  EXPECT_EQ(fields(ls[find_line(ls, "Not started")]),
+            (std::vector<std::string>{"Not", "started", "0", "3"}));
+  // Per rank: max(10/3, 4) = 4 and max(10/2, 4) = 5; per slot: 4 and max(10/8, 4) = 4.
+  EXPECT_EQ(fields(ls[find_line(ls, "Lower bound (s)")]),
+            (std::vector<std::string>{"Lower", "bound", "(s)", "4.000", "5.000"}));
+  EXPECT_EQ(fields(ls[find_line(ls, "Slot bound (s)")]),
+            (std::vector<std::string>{"Slot", "bound", "(s)", "4.000", "4.000"}));
+  EXPECT_EQ(fields(ls[find_line(ls, "Slot ratio")]),
+            (std::vector<std::string>{"Slot", "ratio", "1.50", "1.50"}));
 
   auto hs = lines(render_history({cold, warm}));
   EXPECT_EQ(hs[0], "@ mpiprep run history (2 runs, oldest first)");
