@@ -501,6 +501,7 @@ class FileReader {
         TreeParseOptions topts;
         if (opts_.force_streamer_info) topts.infos = streamer_infos(dec);
         topts.force_streamer_info = opts_.force_streamer_info;
+        topts.fast_paths = opts_.fast_paths;
         bool wants = false;
         const auto keylen = static_cast<std::uint32_t>(k.keylen);
         Status s = parse_tree(body->owner, body->bytes, keylen, k.class_name, what, t, topts, &wants);

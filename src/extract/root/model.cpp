@@ -39,18 +39,26 @@ std::string_view streamer_basic_type(int code) {
 }
 
 std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
-  if (cls == "TLeafI") return is_unsigned ? "uint32_t" : "int32_t";
-  if (cls == "TLeafF") return "float";
-  if (cls == "TLeafD") return "double";
-  if (cls == "TLeafO") return "bool";
-  if (cls == "TLeafB") return is_unsigned ? "uint8_t" : "int8_t";
-  if (cls == "TLeafS") return is_unsigned ? "uint16_t" : "int16_t";
-  if (cls == "TLeafL") return is_unsigned ? "uint64_t" : "int64_t";
-  if (cls == "TLeafG") return is_unsigned ? "uint64_t" : "int64_t";
-  if (cls == "TLeafC") return "char*";
-  if (cls == "TLeafF16") return "Float16_t";
-  if (cls == "TLeafD32") return "Double32_t";
-  return {};
+  // "TLeaf" + one letter, or TLeafF16 / TLeafD32 (a switch: this runs once per column).
+  if (cls.size() < 6 || cls.substr(0, 5) != "TLeaf") return {};
+  if (cls.size() == 8) {
+    if (cls == "TLeafF16") return "Float16_t";
+    if (cls == "TLeafD32") return "Double32_t";
+    return {};
+  }
+  if (cls.size() != 6) return {};
+  switch (cls[5]) {
+    case 'I': return is_unsigned ? "uint32_t" : "int32_t";
+    case 'F': return "float";
+    case 'D': return "double";
+    case 'O': return "bool";
+    case 'B': return is_unsigned ? "uint8_t" : "int8_t";
+    case 'S': return is_unsigned ? "uint16_t" : "int16_t";
+    case 'L':
+    case 'G': return is_unsigned ? "uint64_t" : "int64_t";
+    case 'C': return "char*";
+    default: return {};
+  }
 }
 
 // Appends the dimensions of a leaf title such as "x[3][n]" ("[3][]") to `out` if they agree
@@ -144,6 +152,7 @@ std::string CompressionSetting::to_string() const {
 }
 
 std::size_t TreeInfo::count_all_branches() const {
+  if (all_branches_reachable) return branches.size();
   std::size_t n = 0;
   std::vector<std::uint32_t> stack(top.rbegin(), top.rend());
   while (!stack.empty()) {
@@ -214,22 +223,31 @@ std::string leaf_type_name(const LeafInfo& leaf, std::string_view branch_class) 
   return out;
 }
 
-std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
+namespace {
+
+// branch_type_name() appended to `s` (to_file_meta writes straight into the Column).
+void append_branch_type(const TreeInfo& tree, const BranchInfo& branch, std::string& s) {
   const auto ids = tree.leaf_ids(branch);
   const bool element = branch.class_name == "TBranchElement" || branch.class_name == "TBranchObject";
   // A top-level object branch (fID < 0) is its class; a member of a split object has the
   // class of its parent in fClassName, so its leaf says more.
   if (element && !branch.element_class.empty() && branch.element_id < 0) {
-    return std::string(branch.element_class);
+    s += branch.element_class;
+    return;
   }
   // A split member without a leaf of its own (a sub-object): its type is in the StreamerInfo,
   // which this reader does not decode, so it is left unknown rather than guessed.
-  if (ids.empty()) return element && branch.element_id < 0 ? std::string(branch.element_class) : std::string();
-  if (ids.size() == 1) {
-    return leaf_type_name(tree.leaves[ids[0]], element && branch.element_id < 0 ? branch.element_class
-                                                                               : std::string_view());
+  if (ids.empty()) {
+    if (element && branch.element_id < 0) s += branch.element_class;
+    return;
   }
-  std::string s = "struct{";
+  if (ids.size() == 1) {
+    append_leaf_type(tree.leaves[ids[0]], element && branch.element_id < 0 ? branch.element_class
+                                                                          : std::string_view(),
+                     s);
+    return;
+  }
+  s += "struct{";
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const LeafInfo& l = tree.leaves[ids[i]];
     if (i > 0) s += ',';
@@ -238,6 +256,13 @@ std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
     append_leaf_type(l, {}, s);
   }
   s += '}';
+}
+
+}  // namespace
+
+std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
+  std::string s;
+  append_branch_type(tree, branch, s);
   return s;
 }
 
@@ -246,11 +271,23 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
   bool first = true;
   std::vector<std::int64_t> mine;
   std::vector<std::int64_t> both;
-  std::vector<std::uint32_t> stack(tree.top.rbegin(), tree.top.rend());
-  while (!stack.empty()) {
-    const BranchInfo& b = tree.branches[stack.back()];
-    stack.pop_back();
-    for (const std::uint32_t c : tree.children(b)) stack.push_back(c);
+  // Every branch under fBranches (any depth) counts; the intersection does not depend on the
+  // order, so when the decoder saw that every branch is reachable no walk is needed.
+  std::vector<std::uint32_t> stack;
+  if (!tree.all_branches_reachable) stack.assign(tree.top.rbegin(), tree.top.rend());
+  std::size_t next = 0;  // the linear scan's position
+  for (;;) {
+    const BranchInfo* bp = nullptr;
+    if (tree.all_branches_reachable) {
+      if (next == tree.branches.size()) break;
+      bp = &tree.branches[next++];
+    } else {
+      if (stack.empty()) break;
+      bp = &tree.branches[stack.back()];
+      stack.pop_back();
+      for (const std::uint32_t c : tree.children(*bp)) stack.push_back(c);
+    }
+    const BranchInfo& b = *bp;
     if (b.normal_baskets + b.embedded_baskets == 0) continue;
     const auto offs = tree.entry_offsets(b);
     // Most branches of a tree share their basket boundaries: nothing to intersect then.
@@ -310,7 +347,9 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
       o.columns.reserve(t.top.size());
       for (const std::uint32_t b : t.top) {
         const BranchInfo& br = t.branches[b];
-        o.columns.push_back(Column{std::string(br.name), branch_type_name(t, br)});
+        std::string type;
+        append_branch_type(t, br, type);
+        o.columns.push_back(Column{std::string(br.name), std::move(type)});
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
       if (clusters) o.clusters = common_entry_offsets(t);

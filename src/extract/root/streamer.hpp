@@ -21,6 +21,8 @@ struct TreeParseOptions {
   const StreamerInfos* infos = nullptr;
   // Use the StreamerInfo for every version it describes (tests compare both paths).
   bool force_streamer_info = false;
+  // Decode plain TBranches with the fast path (off: only the general code; tests compare).
+  bool fast_paths = true;
 };
 
 // Decodes a TTree, TNtuple or TNtupleD payload (the bytes after the key header; `keylen` is

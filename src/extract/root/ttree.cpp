@@ -58,10 +58,19 @@ struct Walked {
   }
 };
 
+// Copied rather than value-initialized: a copy of a known object compiles to a few vector
+// moves, value-initialization to a `rep stos` with a high start-up cost (once per branch).
+const BranchInfo kBlankBranch{};
+const LeafInfo kBlankLeaf{};
+
 class TreeParser : private ObjectStream {
  public:
   TreeParser(Cursor& c, std::uint32_t keylen, TreeInfo& t, const TreeParseOptions& opts)
-      : ObjectStream(c, keylen), t_(t), infos_(opts.infos), force_(opts.force_streamer_info) {}
+      : ObjectStream(c, keylen),
+        t_(t),
+        infos_(opts.infos),
+        force_(opts.force_streamer_info),
+        fast_(opts.fast_paths) {}
 
   // True when decoding stopped at a class version without a hand-written layout and no
   // StreamerInfo was given: worth retrying with the file's StreamerInfo.
@@ -265,6 +274,14 @@ class TreeParser : private ObjectStream {
     }
     if (c_.ok() && t_.entries < 0) return c_.fail_corrupt("negative TTree fEntries");
     end_object(h);
+    note_reachability();
+  }
+
+  // Every branch was attached to an array (top-level or a parent's), and attachment forms a
+  // forest rooted in the top-level array: then all of them are reachable from `top`.
+  void note_reachability() {
+    t_.all_branches_reachable =
+        c_.ok() && std::all_of(state_.begin(), state_.end(), [](BranchState s) { return s == kAttached; });
   }
 
   void generic_tbranch(const StreamerClass& sc, const VersionHeader& h, BranchInfo& b, int depth) {
@@ -424,6 +441,7 @@ class TreeParser : private ObjectStream {
     if (!c_.ok()) return;
     t_.top.assign(t_.child_index.begin() + begin, t_.child_index.begin() + begin + count);
     end_object(h);  // fLeaves, fAliases, fIndex..., fUserInfo: not needed
+    note_reachability();
   }
 
   // A TStreamerInfo "basic pointer" array: a flag byte, then n elements if the flag is set.
@@ -507,12 +525,241 @@ class TreeParser : private ObjectStream {
     return {begin, count};
   }
 
-  std::uint32_t branch(const ObjectTag& tag, int depth) {
+  // --- fast path: a plain TBranch ----------------------------------------------------------
+  //
+  // Most branches of real trees (all 1,499 of a NanoAOD Events tree) are a TBranch v10-v13
+  // without sub-branches or embedded baskets whose leaves are plain TLeafX objects. They are
+  // decoded here with the position in a register and one bounds check per run of fixed-size
+  // fields, into exactly what branch()/tbranch()/leaf() would produce. Anything else (another
+  // shape, a short or inconsistent record) makes it give up without a trace: the caller then
+  // decodes the same bytes with the general code, which also produces the error messages,
+  // so the fast path never decides whether a file is valid. Tests compare both on every file.
+
+  // The position-in-a-register reader of the fast path: every helper returns false instead of
+  // recording an error.
+  struct Lean {
+    const std::byte* d;
+    std::size_t size;
+    std::size_t p;
+
+    [[gnu::always_inline]] bool has(std::size_t n) const { return n <= size - p; }
+    // Version header with a byte count: sets `end` (one past the object) and `version`.
+    [[gnu::always_inline]] bool header(std::size_t& end, int& version) {
+      if (!has(6)) return false;
+      const std::uint32_t w = Cursor::be32(d + p);
+      const std::size_t count = w & ~kByteCountMask;
+      if ((w & kByteCountMask) == 0 || count < 2 || count > size - p - 4) return false;
+      const std::uint16_t v = Cursor::be16(d + p + 4);
+      if ((v & kMemberWise) != 0) return false;
+      end = p + 4 + count;
+      version = static_cast<std::int16_t>(v);
+      p += 6;
+      return true;
+    }
+    [[gnu::always_inline]] bool close(std::size_t end) {
+      if (p > end) return false;
+      p = end;
+      return true;
+    }
+    [[gnu::always_inline]] bool skip_versioned() {
+      std::size_t end = 0;
+      int v = 0;
+      return header(end, v) && close(end);
+    }
+    [[gnu::always_inline]] bool tobject() {
+      if (!has(10) || (Cursor::be16(d + p) & (kByteCountMask >> 16)) != 0) return false;
+      const bool referenced = (Cursor::be32(d + p + 6) & kIsReferenced) != 0;
+      p += 10;
+      if (referenced) {
+        if (!has(2)) return false;
+        p += 2;
+      }
+      return true;
+    }
+    [[gnu::always_inline]] bool tstring(std::string_view& s) {
+      if (!has(1)) return false;
+      std::size_t n = static_cast<std::uint8_t>(d[p]);
+      ++p;
+      if (n == 255) {
+        if (!has(4)) return false;
+        const auto big = static_cast<std::int32_t>(Cursor::be32(d + p));
+        if (big < 0) return false;
+        n = static_cast<std::size_t>(big);
+        p += 4;
+      }
+      if (!has(n)) return false;
+      s = std::string_view(reinterpret_cast<const char*>(d + p), n);
+      p += n;
+      return true;
+    }
+    [[gnu::always_inline]] bool tnamed(std::string_view& name, std::string_view& title) {
+      std::size_t end = 0;
+      int v = 0;
+      return header(end, v) && tobject() && tstring(name) && tstring(title) && close(end);
+    }
+    // TObjArray header: element count (checked as obj_array_header() checks it) and end.
+    [[gnu::always_inline]] bool array(std::size_t& n, std::size_t& end) {
+      int v = 0;
+      if (!header(end, v)) return false;
+      if (v > 2 && !tobject()) return false;
+      std::string_view name;
+      if (v > 1 && !tstring(name)) return false;
+      if (!has(8)) return false;
+      const auto count = static_cast<std::int32_t>(Cursor::be32(d + p));
+      p += 8;
+      if (count < 0 || static_cast<std::size_t>(count) > (size - p) / 4) return false;
+      n = static_cast<std::size_t>(count);
+      return true;
+    }
+  };
+
+  // Decodes a plain TBranch whose object tag has just been read; false (nothing changed) when
+  // it is not one.
+  bool plain_branch(const ObjectTag& tag, int depth) {
+    if (depth + 1 > kMaxDepth) return false;
+    const std::size_t start = c_.pos();
     const auto index = static_cast<std::uint32_t>(t_.branches.size());
-    t_.branches.emplace_back();
+    const std::size_t objects_mark = objects_.size();
+    const std::size_t leaves_mark = t_.leaves.size();
+    const std::size_t leaf_index_mark = t_.leaf_index.size();
+    const auto drop = [&] {
+      t_.branches.pop_back();
+      return false;
+    };
+    const auto undo = [&] {
+      t_.branches.pop_back();
+      objects_.resize(objects_mark);
+      t_.leaves.resize(leaves_mark);
+      t_.leaf_index.resize(leaf_index_mark);
+      if (c_.ok()) c_.seek(start);
+      return false;
+    };
+    Lean r{c_.data().data(), c_.size(), start};
+    std::size_t end = 0;
+    int v = 0;
+    if (!r.header(end, v) || v < 10 || v > 13) return false;
+    // Built in place (nothing else is added to t_.branches meanwhile): a 200-byte struct copy
+    // per branch costs more than it seems (`rep movs`).
+    BranchInfo& b = t_.branches.emplace_back();
+    b.class_name = tag.cls;
+    b.version = static_cast<std::int16_t>(v);
+    b.base_version = b.version;
+    if (!r.tnamed(b.name, b.title) || !r.skip_versioned()) return drop();
+    // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber (i64)
+    if (!r.has(24)) return drop();
+    b.compress = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
+    b.write_basket = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 12));
+    r.p += 24;
+    if (v >= 13 && !r.skip_versioned()) return drop();  // ROOT::TIOFeatures
+    // fOffset, fMaxBaskets, fSplitLevel, fEntries, [fFirstEntry,] fTotBytes, fZipBytes
+    const std::size_t fixed = v >= 11 ? 44 : 36;
+    if (!r.has(fixed)) return drop();
+    const std::byte* f = r.d + r.p;
+    const std::uint32_t max_baskets = Cursor::be32(f + 4);
+    b.split_level = static_cast<std::int32_t>(Cursor::be32(f + 8));
+    b.entries = static_cast<std::int64_t>(Cursor::be64(f + 12));
+    const std::size_t q = v >= 11 ? 28 : 20;
+    if (v >= 11) b.first_entry = static_cast<std::int64_t>(Cursor::be64(f + 20));
+    b.tot_bytes = static_cast<std::int64_t>(Cursor::be64(f + q));
+    b.zip_bytes = static_cast<std::int64_t>(Cursor::be64(f + q + 8));
+    r.p += fixed;
+    if (b.entries < 0 || b.write_basket < 0 || max_baskets > (r.size - r.p) / 4) return drop();
+    b.max_baskets = max_baskets;
+    // fBranches: none.
+    std::size_t n = 0;
+    std::size_t array_end = 0;
+    if (!r.array(n, array_end) || n != 0 || !r.close(array_end)) return drop();
+    b.child_begin = static_cast<std::uint32_t>(t_.child_index.size());
+    // The branch is registered before its leaves, as branch() does (objects_ stays sorted).
+    register_object(tag, true, index);
+    // fLeaves: plain leaves, each a new object.
+    if (!r.array(n, array_end)) return undo();
+    b.leaf_begin = static_cast<std::uint32_t>(t_.leaf_index.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      c_.seek(r.p);
+      const ObjectTag lt = object_tag();
+      if (!c_.ok() || lt.kind != ObjectTag::kNew || !is_leaf_class(lt.cls) || lt.cls == "TLeafElement") {
+        return undo();
+      }
+      r.p = c_.pos();
+      const auto li = static_cast<std::uint32_t>(t_.leaves.size());
+      register_object(lt, false, li);
+      LeafInfo& l = t_.leaves.emplace_back();  // in place, as the branch
+      l.class_name = lt.cls;
+      std::size_t leaf_end = 0;
+      std::size_t base_end = 0;
+      int lv = 0;
+      int base_v = 0;
+      if (!r.header(leaf_end, lv) || !r.header(base_end, base_v) || base_v != 2) return undo();
+      l.version = static_cast<std::int16_t>(lv);
+      if (!r.tnamed(l.name, l.title) || !r.has(14)) return undo();
+      // fLen, fLenType, fOffset, fIsRange, fIsUnsigned
+      l.len = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
+      l.len_type = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 4));
+      l.is_range = r.d[r.p + 12] != std::byte{0};
+      l.is_unsigned = r.d[r.p + 13] != std::byte{0};
+      r.p += 14;
+      // fLeafCount: null or a reference to a leaf met before.
+      if (!r.has(4)) return undo();
+      if (Cursor::be32(r.d + r.p) == 0) {
+        r.p += 4;
+      } else {
+        c_.seek(r.p);
+        const ObjectTag count = object_tag();
+        if (!c_.ok() || count.kind != ObjectTag::kRef) return undo();
+        l.has_leaf_count = true;
+        if (const ObjectRef* o = find_object(count.ref); o != nullptr && !o->is_branch) {
+          if (o->index >= li) return undo();  // itself: leaf() sees a blank leaf
+          l.leaf_count_name = t_.leaves[o->index].name;
+        }
+        skip_object(count);
+        if (!c_.ok()) return undo();
+        r.p = c_.pos();
+      }
+      if (!r.close(base_end) || !r.close(leaf_end)) return undo();
+      if (lt.end != kNoEnd) r.p = lt.end;  // skip_object(): no overrun check, as leaf()
+      t_.leaf_index.push_back(li);
+    }
+    if (!r.close(array_end)) return undo();
+    b.leaf_count = static_cast<std::uint32_t>(n);
+    // fBaskets: no basket embedded, only empty slots (ROOT streams fMaxBaskets null pointers).
+    if (!r.array(n, array_end) || !r.has(4 * n)) return undo();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (Cursor::be32(r.d + r.p + 4 * i) != 0) return undo();
+    }
+    r.p += 4 * n;
+    if (!r.close(array_end)) return undo();
+    // fBasketBytes, fBasketEntry, fBasketSeek: each a flag byte then fMaxBaskets elements.
+    std::size_t pos[3] = {kNoEnd, kNoEnd, kNoEnd};
+    const std::size_t width[3] = {4, 8, 8};
+    for (int a = 0; a < 3; ++a) {
+      if (!r.has(1)) return undo();
+      const bool present = r.d[r.p] != std::byte{0};
+      ++r.p;
+      if (present) {
+        if (!r.has(width[a] * max_baskets)) return undo();
+        pos[a] = r.p;
+        r.p += width[a] * max_baskets;
+      }
+    }
+    if (!r.close(end)) return undo();  // fFileName
+    c_.seek(end);
+    embedded_.clear();
+    finish_baskets(b, pos[1], 8, pos[2], 8);
+    skip_object(tag);
+    state_.push_back(kDone);
+    return true;
+  }
+
+  std::uint32_t branch(const ObjectTag& tag, int depth) {
+    if (fast_ && !force_ && tag.cls == "TBranch" && plain_branch(tag, depth)) {
+      return static_cast<std::uint32_t>(t_.branches.size() - 1);
+    }
+    const auto index = static_cast<std::uint32_t>(t_.branches.size());
+    t_.branches.push_back(kBlankBranch);
     state_.push_back(kInProgress);
     register_object(tag, true, index);
-    BranchInfo b;  // filled locally: recursion grows t_.branches
+    BranchInfo b = kBlankBranch;  // filled locally: recursion grows t_.branches
     b.class_name = tag.cls;
     if (tag.cls == "TBranch") {
       tbranch(b, depth);
@@ -665,6 +912,9 @@ class TreeParser : private ObjectStream {
     const std::size_t n = b.max_baskets;
     const auto data = c_.data();
     auto load = [&](std::size_t pos, std::size_t size, std::size_t i) -> std::int64_t {
+      const std::byte* q = data.data() + pos + i * size;
+      if (size == 8) return static_cast<std::int64_t>(Cursor::be64(q));  // TBranch v10+
+      if (size == 4) return static_cast<std::int32_t>(Cursor::be32(q));
       return load_be(data.subspan(pos + i * size, size));
     };
     // uproot's TBranch: baskets written as keys are the leading ones with a file position,
@@ -750,9 +1000,9 @@ class TreeParser : private ObjectStream {
 
   std::uint32_t leaf(const ObjectTag& tag, int depth) {
     const auto index = static_cast<std::uint32_t>(t_.leaves.size());
-    t_.leaves.emplace_back();
+    t_.leaves.push_back(kBlankLeaf);
     register_object(tag, false, index);
-    LeafInfo l;
+    LeafInfo l = kBlankLeaf;
     l.class_name = tag.cls;
     const VersionHeader h = version_header(tag.cls);
     if (c_.ok()) {
@@ -819,6 +1069,7 @@ class TreeParser : private ObjectStream {
   TreeInfo& t_;
   const StreamerInfos* infos_;
   bool force_;
+  bool fast_;
   bool wants_infos_ = false;
   bool stop_ = false;  // set by a walk's special handler to end the walk
   // Objects met so far (branches and leaves), keyed like the class tags; sorted by

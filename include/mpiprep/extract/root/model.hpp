@@ -152,6 +152,9 @@ struct TreeInfo {
   std::vector<std::int64_t> entry_offsets_pool;
   std::uint64_t record_bytes = 0;  // uncompressed size of the TTree record
   bool used_streamer_info = false;  // decoded (partly) from the file's StreamerInfo
+  // Set by the decoder when every branch in `branches` hangs under `top` (the usual case):
+  // then counting and intersecting need no walk of the branch tree.
+  bool all_branches_reachable = false;
 
   // Owns the bytes that the string views above (and `record`) point into.
   std::shared_ptr<const std::byte[]> buffer;

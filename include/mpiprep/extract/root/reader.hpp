@@ -23,6 +23,9 @@ struct ReadOptions {
   // (one more read, only when needed). force_streamer_info uses it for every version (tests).
   bool streamer_info_fallback = true;
   bool force_streamer_info = false;
+  // Plain TBranches (no sub-branches, plain leaves) are decoded by a fast path; off, only by
+  // the general decoder (tests require identical results).
+  bool fast_paths = true;
   // Reads whose gap is at most this many bytes are merged into one pread.
   std::uint64_t coalesce_gap = 64 * 1024;
   // Caps on what the file may make us allocate or walk (invariant 6).
