@@ -74,21 +74,39 @@ void write_block_header(std::span<std::byte> out, const char magic[2], std::uint
   }
 }
 
+namespace {
+
+// One libdeflate decompressor per thread, kept for the thread's lifetime: allocating one
+// clears ~11 KB of tables, which cost a small file a tenth of its extraction time. It holds
+// no data between calls, so threads reading files concurrently share nothing.
+libdeflate_decompressor* thread_deflate() {
+  struct Holder {
+    libdeflate_decompressor* d = nullptr;
+    Holder() = default;
+    Holder(const Holder&) = delete;
+    Holder& operator=(const Holder&) = delete;
+    ~Holder() {
+      if (d != nullptr) libdeflate_free_decompressor(d);
+    }
+  };
+  thread_local Holder holder;
+  if (holder.d == nullptr) holder.d = libdeflate_alloc_decompressor();
+  return holder.d;
+}
+
+}  // namespace
+
 Decompressor::Decompressor(ZlibImpl zlib) : zlib_(zlib) {}
 
-Decompressor::~Decompressor() {
-  if (deflate_ != nullptr) libdeflate_free_decompressor(deflate_);
-}
+Decompressor::~Decompressor() = default;
 
 Status Decompressor::zlib_block(std::span<const std::byte> in, std::span<std::byte> out) {
   if (zlib_ == ZlibImpl::kLibdeflate) {
-    if (deflate_ == nullptr) {
-      deflate_ = libdeflate_alloc_decompressor();
-      if (deflate_ == nullptr) return make_error(ErrorKind::kInternal, "libdeflate: out of memory");
-    }
+    libdeflate_decompressor* const deflate = thread_deflate();
+    if (deflate == nullptr) return make_error(ErrorKind::kInternal, "libdeflate: out of memory");
     std::size_t actual = 0;
     const libdeflate_result r =
-        libdeflate_zlib_decompress(deflate_, in.data(), in.size(), out.data(), out.size(), &actual);
+        libdeflate_zlib_decompress(deflate, in.data(), in.size(), out.data(), out.size(), &actual);
     if (r != LIBDEFLATE_SUCCESS || actual != out.size()) {
       return make_error(ErrorKind::kCorrupt,
                         r == LIBDEFLATE_SUCCESS || r == LIBDEFLATE_SHORT_OUTPUT

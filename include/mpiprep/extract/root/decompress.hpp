@@ -11,8 +11,6 @@
 
 #include "mpiprep/core/result.hpp"
 
-struct libdeflate_decompressor;
-
 namespace mpiprep::extract::root {
 
 inline constexpr std::size_t kBlockHeaderSize = 9;
@@ -55,8 +53,7 @@ class Decompressor {
 
  private:
   [[nodiscard]] Status zlib_block(std::span<const std::byte> in, std::span<std::byte> out);
-  ZlibImpl zlib_;
-  libdeflate_decompressor* deflate_ = nullptr;
+  ZlibImpl zlib_;  // libdeflate: one decompressor per thread (decompress.cpp), not per object
 };
 
 }  // namespace mpiprep::extract::root
