@@ -1,7 +1,9 @@
 // Model helpers: UUID and compression rendering, readable leaf/branch types, common cluster
 // boundaries, and the condensation of the rich model into FileMeta.
 #include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cstring>
 #include <string>
 
 #include "mpiprep/extract/root/model.hpp"
@@ -63,10 +65,23 @@ std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
 
 // Appends the dimensions of a leaf title such as "x[3][n]" ("[3][]") to `out` if they agree
 // with fLen and the leaf count; returns false (and leaves `out` as it was) otherwise.
-// Position of the first '[' or npos: a plain loop, as names and titles are short (memchr's
-// call overhead was 4% of a NanoAOD file's extraction).
+// Position of the first '[' or npos, eight bytes at a time: names and titles are short, and
+// memchr's call overhead was 4% of a NanoAOD file's extraction (two calls per column).
 std::size_t find_bracket(std::string_view t) {
-  for (std::size_t i = 0; i < t.size(); ++i) {
+  std::size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+    for (; i + 8 <= t.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, t.data() + i, 8);
+      const std::uint64_t x = w ^ (kOnes * static_cast<unsigned char>('['));
+      // The lowest set high bit marks the first zero byte of x exactly.
+      const std::uint64_t m = (x - kOnes) & ~x & kHigh;
+      if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m) >> 3);
+    }
+  }
+  for (; i < t.size(); ++i) {
     if (t[i] == '[') return i;
   }
   return std::string_view::npos;

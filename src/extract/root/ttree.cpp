@@ -744,8 +744,30 @@ class TreeParser : private ObjectStream {
     }
     if (!r.close(end)) return undo();  // fFileName
     c_.seek(end);
-    embedded_.clear();
-    finish_baskets(b, pos[1], 8, pos[2], 8);
+    // finish_baskets() for 8-byte fBasketEntry/fBasketSeek and no embedded basket.
+    std::uint32_t normal = 0;
+    if (pos[2] != kNoEnd) {
+      const auto write_basket = static_cast<std::uint32_t>(b.write_basket);
+      while (normal < max_baskets && normal != write_basket && Cursor::be64(r.d + pos[2] + 8 * normal) != 0) {
+        ++normal;
+      }
+    }
+    if (normal > 0 && pos[1] == kNoEnd) {
+      embedded_.clear();
+      finish_baskets(b, pos[1], 8, pos[2], 8);  // fails the record, in its words
+    } else {
+      b.normal_baskets = normal;
+      auto& pool = t_.entry_offsets_pool;
+      b.offset_begin = static_cast<std::uint32_t>(pool.size());
+      if (normal == 0) {
+        pool.push_back(0);
+      } else {
+        const std::byte* entry = r.d + pos[1];
+        for (std::uint32_t i = 0; i < normal; ++i) pool.push_back(static_cast<std::int64_t>(Cursor::be64(entry + 8 * i)));
+        pool.push_back(normal < max_baskets ? static_cast<std::int64_t>(Cursor::be64(entry + 8 * normal)) : b.entries);
+      }
+      b.offset_count = static_cast<std::uint32_t>(pool.size() - b.offset_begin);
+    }
     skip_object(tag);
     state_.push_back(kDone);
     return true;
