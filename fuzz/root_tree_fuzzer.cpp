@@ -2,11 +2,14 @@
 // mutations reach the branch/leaf structures directly instead of breaking a compressed
 // stream. Input: [keylen u16 BE][class selector u8][payload]. Seeds: the test files' tree
 // records (bench/root/root_dump FILE --dump-records DIR writes them in this format).
+// Differential: every input is decoded with and without the fast path for plain TBranches,
+// which must agree exactly (same error, or the same model field by field).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "../tests/root/root_tree_dump.hpp"
 #include "extract/root/streamer.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
@@ -23,7 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < n_payload; ++i) buffer.get()[i] = static_cast<std::byte>(data[i + 3]);
   TreeInfo tree;
   const std::span<const std::byte> payload(buffer.get(), n_payload);
-  if (!parse_tree(buffer, payload, keylen, cls, "fuzz record", tree).ok()) return 0;
+  const Status st = parse_tree(buffer, payload, keylen, cls, "fuzz record", tree);
+  TreeParseOptions general;
+  general.fast_paths = false;
+  TreeInfo slow;
+  const Status st_slow = parse_tree(buffer, payload, keylen, cls, "fuzz record", slow, general);
+  if (st.ok() != st_slow.ok()) __builtin_trap();
+  if (!st.ok()) {
+    if (st.error().kind != st_slow.error().kind || st.error().message != st_slow.error().message) __builtin_trap();
+    return 0;
+  }
+  if (tree_dump(std::vector<TreeInfo>{tree}) != tree_dump(std::vector<TreeInfo>{slow})) __builtin_trap();
   std::size_t n = tree.count_all_branches() + common_entry_offsets(tree).size();
   for (const BranchInfo& b : tree.branches) {
     n += branch_type_name(tree, b).size();
