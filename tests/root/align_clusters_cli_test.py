@@ -8,42 +8,29 @@ against coffea's algorithms reimplemented here: aligned steps start and end on c
 boundaries and cover [0, entries) exactly, coffea's warning names the steps longer than
 1.5x the step size; without the flag the steps are coffea's plain ones. Cold and warm (from
 the cache) runs, under mpiexec -n 1 and -n 2, give the same steps."""
-import argparse
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--mpiprep", required=True)
-ap.add_argument("--writer", required=True)
-ap.add_argument("--mpiexec", required=True)
-ap.add_argument("--work", required=True)
-args = ap.parse_args()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mpiprep_testlib as lib  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+args = lib.parse_args(__doc__.splitlines()[0],
+                      extra=lambda ap: ap.add_argument("--writer", required=True,
+                                                       help="root_write_cluster_file"))
+check = lib.Checks()
+work = lib.fresh_dir(args.work)
 
 
 def run(cmd, mpi=1):
-    cmd = [args.mpiexec, "-n", str(mpi), "--oversubscribe"] + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    return p.returncode, p.stdout, p.stderr
+    return lib.run(lib.mpi_cmd(args.mpiexec, mpi, cmd))
 
 
-shutil.rmtree(args.work, ignore_errors=True)
-os.makedirs(args.work)
-path = os.path.join(args.work, "multi_cluster.root")
-p = subprocess.run([args.writer, path], capture_output=True, text=True, timeout=60)
-check(p.returncode == 0, f"writer exits 0: {p.stderr}")
-spec = json.loads(p.stdout)
+path = os.path.join(work, "multi_cluster.root")
+p = lib.run([args.writer, path], timeout=60)
+check(p.rc == 0, f"writer exits 0: {p.err}")
+spec = json.loads(p.out)
 entries = spec["entries"]
 
 # coffea/uproot: each branch's entry offsets are its basket starts plus the entry count; the
@@ -74,15 +61,15 @@ def coffea_aligned(bounds, step):  # coffea get_steps with align_clusters
     return [[out[i], out[i + 1]] for i in range(len(out) - 1)]
 
 
-fileset = os.path.join(args.work, "fileset.json")
+fileset = os.path.join(work, "fileset.json")
 json.dump({"mc": {"files": {path: "Events"}}}, open(fileset, "w"))
 
 
 def scan(tag, extra, mpi=1, cache=None):
-    out = os.path.join(args.work, f"out-{tag}.json")
+    out = os.path.join(work, f"out-{tag}.json")
     cmd = [args.mpiprep, "scan", "--no-report", "--output", out]
     cmd += ["--cache", cache] if cache else ["--no-cache"]
-    rc, _, err = run(cmd + extra + [fileset], mpi=mpi)
+    rc, _, err, _ = run(cmd + extra + [fileset], mpi=mpi)
     check(rc == 0, f"{tag}: scan exits 0, got {rc}: {err[-800:]}")
     if rc != 0:
         return None, err
@@ -98,7 +85,7 @@ def covers_exactly(steps):
 
 
 warning = "with align_clusters=True are 50% larger than target step size"
-cache = os.path.join(args.work, "cache.h5")
+cache = os.path.join(work, "cache.h5")
 
 # Step size 150, aligned: [400, 800] is longer than 1.5 x 150 and must be named in the warning.
 for tag, mpi in (("aligned-150-cold", 1), ("aligned-150-warm", 2)):
@@ -140,7 +127,4 @@ for tag, mpi, cache_arg in (("plain-150", 1, None), ("plain-150-cached", 2, cach
     check(any(s[0] not in clusters for s in steps), f"{tag}: plain steps ignore the clusters")
     check(warning not in err, f"{tag}: no align warning")
 
-if failures:
-    print(f"{len(failures)} check(s) failed", file=sys.stderr)
-    sys.exit(1)
-print("align_clusters_cli_test: all checks passed")
+check.finish()
