@@ -13,6 +13,7 @@
 #include "extract/root/streamer.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
+using namespace mpiprep;
 using namespace mpiprep::extract::root;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
