@@ -8,6 +8,7 @@
 #include "cache_file.hpp"
 #include "cache_impl.hpp"
 #include "mpiprep/extract/extractor.hpp"
+#include "mpiprep/core/log.hpp"
 #include "posix.hpp"
 
 #ifndef MPIPREP_VERSION
@@ -65,6 +66,29 @@ bool is_transient(ErrorKind kind) noexcept {
 
 // ---- Impl ---------------------------------------------------------------------------------
 
+bool Cache::Impl::ensure_values() const {
+  if (values_ready.load(std::memory_order_acquire)) return true;
+  std::lock_guard<std::mutex> lock(values_mu);
+  if (values_ready.load(std::memory_order_relaxed)) return true;
+  if (!values_error.empty() || !image) {
+    if (values_error.empty()) values_error = "no file image to read them from";
+    return false;
+  }
+  if (Status st = load_values(*image, max_table_bytes, base); !st.ok()) {
+    values_error = st.error().message;
+    log::warn("cache", fmt::format("the cache's object values cannot be read ({}): files with "
+                                   "objects are extracted again",
+                                   values_error));
+    return false;
+  }
+  values_ready.store(true, std::memory_order_release);
+  return true;
+}
+
+bool Cache::Impl::base_row_available(std::size_t row) const {
+  return base.files.object_set[row] < 0 || ensure_values();
+}
+
 std::string_view Cache::Impl::path_of(Slot s) const {
   if (s >= 0) return base.files.path.at(static_cast<std::size_t>(s));
   return overlay[static_cast<std::size_t>(~s)].rec.meta.path;
@@ -83,7 +107,11 @@ RowInfo Cache::Impl::row_info(Slot s) const {
     r.bytes_read = fi.bytes_read[i];
     r.options_hash = fi.options_hash[i];
     r.extractor_version = fi.extractor_version[i];
-    r.n_objects = static_cast<std::size_t>(fi.object_offsets[i + 1] - fi.object_offsets[i]);
+    if (const auto set = fi.object_set[i]; set >= 0) {
+      const auto& off = base.object_sets.object_offsets;
+      r.n_objects = static_cast<std::size_t>(off[static_cast<std::size_t>(set) + 1] -
+                                             off[static_cast<std::size_t>(set)]);
+    }
   } else {
     const FileRec& rec = overlay[static_cast<std::size_t>(~s)].rec;
     r.size = rec.meta.size;
@@ -110,17 +138,26 @@ Verdict Cache::Impl::verdict(Slot s, std::int64_t size, std::int64_t mtime_ns,
   return Verdict::kHit;
 }
 
-FileRec Cache::Impl::record(Slot s) const {
-  if (s >= 0) return row_to_rec(base, static_cast<std::size_t>(s));
+std::optional<FileRec> Cache::Impl::record(Slot s) const {
+  if (s >= 0) {
+    const auto row = static_cast<std::size_t>(s);
+    if (!base_row_available(row)) return std::nullopt;
+    return row_to_rec(base, row);
+  }
   return overlay[static_cast<std::size_t>(~s)].rec;
 }
 
-FileMeta Cache::Impl::materialize(Slot s) const {
-  if (s >= 0) return rec_to_meta(row_to_rec(base, static_cast<std::size_t>(s)), pool);
+std::optional<FileMeta> Cache::Impl::materialize(Slot s) const {
+  if (s >= 0) {
+    auto rec = record(s);
+    if (!rec) return std::nullopt;
+    return rec_to_meta(*rec, pool);
+  }
   return rec_to_meta(overlay[static_cast<std::size_t>(~s)].rec, pool);
 }
 
-FileMeta Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilter keep, const void* ctx) const {
+std::optional<FileMeta> Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilter keep,
+                                                       const void* ctx) const {
   FileMeta m;
   if (s < 0) {  // a row put this run: its objects hold no columns (those live in the pool)
     const FileRec& rec = overlay[static_cast<std::size_t>(~s)].rec;
@@ -135,9 +172,25 @@ FileMeta Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilter keep, const 
   }
   const auto row = static_cast<std::size_t>(s);
   read_file_fields(base, row, m);
+  const auto set = base.files.object_set[row];
+  if (set < 0) return m;
   const auto& ob = base.objects;
-  for (auto j = base.files.object_offsets[row]; j < base.files.object_offsets[row + 1]; ++j) {
-    if (keep(ctx, ob.path.at(j), ob.kind.at(j))) read_object_fields(base, j, m.objects.emplace_back());
+  const auto lo = base.object_sets.object_offsets[static_cast<std::size_t>(set)];
+  const auto hi = base.object_sets.object_offsets[static_cast<std::size_t>(set) + 1];
+  // The structure decides which objects are wanted; only then are the values needed.
+  bool any = false;
+  for (auto j = lo; j < hi && !any; ++j) any = keep(ctx, ob.path.at(j), ob.kind.at(j));
+  if (!any) return m;
+  if (!ensure_values()) return std::nullopt;
+  std::uint64_t cursor = base.files.value_offsets[row];
+  for (auto j = lo; j < hi; ++j) {
+    if (keep(ctx, ob.path.at(j), ob.kind.at(j))) {
+      ObjectMeta& om = m.objects.emplace_back();
+      read_object_fields(base, j, om);
+      read_object_values(base, j, cursor, om);
+    } else {
+      skip_object_values(base, j, cursor);
+    }
   }
   return m;
 }
@@ -151,8 +204,12 @@ void Cache::Impl::rebuild_index() {
     if (overlay[j].live) index[overlay[j].rec.meta.path] = ~static_cast<Slot>(j);
 }
 
-void Cache::Impl::adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum) {
+void Cache::Impl::adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum,
+                        std::shared_ptr<const std::vector<char>> img, std::int32_t version) {
   base = std::move(t);
+  image = base.values_loaded ? nullptr : std::move(img);
+  values_error.clear();
+  values_ready.store(base.values_loaded, std::memory_order_release);
   fill_pool(base, pool);
   overlay.clear();
   erased.clear();
@@ -160,6 +217,7 @@ void Cache::Impl::adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum) {
   generation = gen;
   checksum = sum;
   from_file = true;
+  file_version = version;
   rebuild_index();
 }
 
@@ -169,7 +227,20 @@ Tables Cache::Impl::build_tables() const {
   // next to each other, which deflate rewards.
   std::sort(live.begin(), live.end());
   TablesBuilder b(pool);
-  for (const auto& [path, slot] : live) b.add(record(slot));
+  std::size_t dropped = 0;
+  for (const auto& [path, slot] : live) {
+    if (slot < 0) {
+      b.add(overlay[static_cast<std::size_t>(~slot)].rec);
+    } else if (const auto row = static_cast<std::size_t>(slot); base_row_available(row)) {
+      b.add_row(base, row);  // untouched: copied column by column, objects not decoded
+    } else {
+      ++dropped;
+    }
+  }
+  if (dropped > 0)
+    log::warn("cache", fmt::format("{} cached rows left out of the commit: their object values "
+                                   "could not be read ({})",
+                                   dropped, values_error));
   return b.finish();
 }
 
@@ -190,14 +261,21 @@ std::size_t Cache::Impl::merge_newer(Impl&& newer) {
   for (const auto& [path, slot] : index) {
     const bool touched = slot < 0 && overlay[static_cast<std::size_t>(~slot)].touched;
     if (!touched && newer.index.count(path) != 0) continue;  // theirs is newer
-    merged.push_back(OverlayEntry{rehome(record(slot)), touched, true});
+    auto rec = record(slot);
+    if (!rec) continue;  // values unreadable: re-extracted by a later run
+    merged.push_back(OverlayEntry{rehome(std::move(*rec)), touched, true});
   }
   base = std::move(newer.base);
+  image = std::move(newer.image);
+  max_table_bytes = newer.max_table_bytes;
+  values_error = std::move(newer.values_error);
+  values_ready.store(newer.values_ready.load());
   pool = std::move(newer.pool);
   overlay = std::move(merged);
   generation = newer.generation;
   checksum = newer.checksum;
   from_file = newer.from_file;
+  file_version = newer.file_version;
   rebuild_index();
   for (const auto& p : erased) {
     auto it = index.find(p);
@@ -223,13 +301,15 @@ Cache::Loaded Cache::load(const std::string& path, const LoadOptions& opts,
                           ExtractorVersionFn extractor_version) {
   const auto t0 = std::chrono::steady_clock::now();
   Loaded out{Cache(extractor_version), LoadReport{}};
-  ReadOutcome r = read_cache_file(path, opts.max_table_bytes, /*header_only=*/false);
+  ReadOutcome r = read_cache_file(path, opts.max_table_bytes, ReadMode::kLazy);
   out.report.status = r.status;
   out.report.reason = r.reason;
   out.report.file_bytes = r.file_bytes;
   if (r.status == LoadStatus::kLoaded) {
     out.report.generation = r.header.generation;
-    out.cache.impl_->adopt(std::move(r.tables), r.header.generation, r.header.checksum);
+    out.cache.impl_->max_table_bytes = opts.max_table_bytes;
+    out.cache.impl_->adopt(std::move(r.tables), r.header.generation, r.header.checksum,
+                           std::move(r.image), r.header.format_version);
   } else if (r.status != LoadStatus::kMissing && r.movable && opts.move_aside) {
     // Only the file we judged: a concurrent commit may have renamed a good one into place.
     auto moved = still_same_file(path, r.id)
@@ -257,7 +337,7 @@ std::optional<FileMeta> Cache::lookup(std::string_view path, std::int64_t size,
   if (it == impl_->index.end()) return std::nullopt;
   if (impl_->verdict(it->second, size, mtime_ns, options_hash) != Verdict::kHit)
     return std::nullopt;
-  return impl_->materialize(it->second);
+  return impl_->materialize(it->second);  // nullopt if its values are unreadable: a miss
 }
 
 std::optional<FileMeta> Cache::lookup_brief(std::string_view path, std::int64_t size,
@@ -348,6 +428,9 @@ std::size_t Cache::erase(std::span<const std::string> paths) {
 }
 
 std::size_t Cache::size() const noexcept { return impl_->index.size(); }
+bool Cache::outdated() const noexcept {
+  return impl_->from_file && impl_->file_version < kFormatVersion;
+}
 std::size_t Cache::put_count() const noexcept { return impl_->put_count; }
 std::uint64_t Cache::generation() const noexcept { return impl_->generation; }
 
@@ -387,10 +470,25 @@ Result<CacheSummary> summary(const std::string& path) {
   s.created_utc = r.header.created_utc;
   s.checksum = r.header.checksum;
   s.files = t.files.rows();
-  s.objects = t.objects.rows();
+  s.object_sets = t.object_sets.rows();
+  s.object_rows = t.objects.rows();
   s.schemas = t.schemas.hash.size();
   s.schema_columns = t.schema_columns.name.size();
-  s.clusters = t.clusters.size();
+  for (std::size_t i = 0; i < s.files; ++i) {  // values are read (a full read): walk them
+    const auto set = t.files.object_set[i];
+    if (set < 0) continue;
+    const auto ss = static_cast<std::size_t>(set);
+    std::uint64_t cursor = t.files.value_offsets[i];
+    for (auto j = t.object_sets.object_offsets[ss]; j < t.object_sets.object_offsets[ss + 1];
+         ++j) {
+      ++s.objects;
+      const auto before = cursor;
+      skip_object_values(t, j, cursor);
+      s.clusters += static_cast<std::size_t>(
+          cursor - before - 2 - static_cast<std::uint64_t>(t.objects.shape_rank[j]) -
+          static_cast<std::uint64_t>(t.objects.maxshape_rank[j]));
+    }
+  }
   for (std::size_t i = 0; i < s.files; ++i) {
     ++s.by_format[std::string(format_name(static_cast<FileFormat>(t.files.format[i])))];
     auto k = static_cast<ErrorKind>(t.files.error_kind[i]);
@@ -414,7 +512,8 @@ std::string format_summary(const CacheSummary& s) {
   out += fmt::format("failures   : {}", failed);
   for (const auto& [kind, n] : s.failures_by_kind) out += fmt::format("   {} {}", kind, n);
   out += "\n";
-  out += fmt::format("objects    : {}   clusters {}\n", s.objects, s.clusters);
+  out += fmt::format("objects    : {} in {} distinct object sets ({} rows)   clusters {}\n",
+                     s.objects, s.object_sets, s.object_rows, s.clusters);
   out += fmt::format("schemas    : {} distinct, {} columns stored\n", s.schemas, s.schema_columns);
   return out;
 }

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -12,6 +14,7 @@
 #include "mpiprep/io/file_system.hpp"
 #include "posix.hpp"
 #include "seal.hpp"
+#include "tables_v1.hpp"
 
 namespace mpiprep::cache {
 namespace {
@@ -54,29 +57,56 @@ ReadOutcome rejected(LoadStatus status, ErrorKind kind, std::string reason, bool
   return out;
 }
 
-// The path was renamed over (a concurrent commit) between two of our opens: start again.
-struct Replaced {};
-
 bool same_file(const std::string& path, const FileId& id) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && st.st_dev == id.dev && st.st_ino == id.ino;
 }
 
-ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bool header_only,
-                      std::uint64_t file_bytes, const FileId& id) {
-  h5::Handle fapl = h5::sec2_fapl();
-  hid_t fid = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
-  // libhdf5 opened the path again: make sure it is still the inode whose seal we checked
-  // (a commit renames a new cache into place at any moment), or the two would be mixed up.
-  if (!same_file(path, id)) {
-    if (fid >= 0) H5Fclose(fid);
-    H5Eclear2(H5E_DEFAULT);
-    throw Replaced{};
-  }
+// Reads every dataset of a catalogue (v1 or v2 tables) from an open file; enum columns are
+// collected for remapping after the checksum. `skip` names a dataset whose size is checked
+// and recorded but whose elements are left in the file.
+template <typename TablesT>
+void read_datasets(hid_t file, TablesT& t, std::uint64_t max_table_bytes, std::uint64_t file_bytes,
+                   std::vector<std::pair<std::vector<std::uint8_t>*,
+                                         std::pair<h5::EnumTable, ColumnKind>>>& enums,
+                   const char* skip, std::uint64_t* skipped_count) {
+  for_each_dataset(t, [&](const std::string& name, auto& vec, ColumnKind kind) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    h5::EnumTable table;
+    const bool lazy = skip != nullptr && name == skip;
+    h5::read_dataset(file, name, elem_for<T>(kind), max_table_bytes, file_bytes,
+                     kind == ColumnKind::kPlain ? nullptr : &table,
+                     [&vec, lazy, skipped_count](std::uint64_t n) -> void* {
+                       if (lazy) {
+                         *skipped_count = n;
+                         return nullptr;
+                       }
+                       vec.resize(static_cast<std::size_t>(n));
+                       return vec.data();
+                     });
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (kind != ColumnKind::kPlain) enums.push_back({&vec, {std::move(table), kind}});
+    }
+  });
+}
+
+// A name for an in-memory image. Not the cache's path: the core driver refuses to open an image
+// under the name of a file that exists; and unique, because libhdf5 treats two open files of
+// the same name as one.
+std::string image_name() {
+  static std::atomic<std::uint64_t> counter{0};
+  return fmt::format("mpiprep-cache-image-{}-{}", ::getpid(), counter.fetch_add(1));
+}
+
+ReadOutcome read_impl(const std::vector<char>& image, const std::string& path,
+                      std::uint64_t max_table_bytes, ReadMode mode) {
+  h5::Handle fapl = h5::image_fapl(image.data(), image.size());
+  hid_t fid = H5Fopen(image_name().c_str(), H5F_ACC_RDONLY, fapl.get());
   if (fid < 0)
     return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
                     "not a readable HDF5 file: " + h5::take_error_stack(), true);
   h5::Handle file(fid, H5Fclose);
+  const std::uint64_t file_bytes = image.size();
 
   ReadOutcome out;
   out.file_bytes = file_bytes;
@@ -106,35 +136,45 @@ ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bo
   hd.checksum = *checksum;
   hd.writer_version = h5::read_string_attr(file.get(), "writer_version").value_or("");
   hd.created_utc = h5::read_string_attr(file.get(), "created_utc").value_or("");
-  if (header_only) {
+  if (mode == ReadMode::kHeader) {
+    out.status = LoadStatus::kLoaded;
+    return out;
+  }
+
+  std::vector<std::pair<std::vector<std::uint8_t>*, std::pair<h5::EnumTable, ColumnKind>>> enums;
+  auto mismatch = [&hd](std::uint64_t computed) {
+    return rejected(
+        LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+        fmt::format("checksum mismatch: stored {:016x}, computed {:016x}", hd.checksum, computed),
+        true);
+  };
+  if (hd.format_version == 1) {
+    // Read v1, write v2: the whole v1 file, checked as v1 always was, then converted.
+    v1::Tables t;
+    read_datasets(file.get(), t, max_table_bytes, file_bytes, enums, nullptr, nullptr);
+    file.close("close " + path);
+    const std::uint64_t computed = v1::content_checksum(t, hd.format_version, hd.generation);
+    if (computed != hd.checksum) return mismatch(computed);
+    for (auto& [vec, te] : enums) remap_enum(*vec, te.first, te.second);
+    if (Status s = v1::validate(t); !s.ok())
+      return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, "structure: " + s.error().message,
+                      true);
+    out.tables = v1::upgrade(t);
     out.status = LoadStatus::kLoaded;
     return out;
   }
 
   Tables& t = out.tables;
-  std::vector<std::pair<std::vector<std::uint8_t>*, std::pair<h5::EnumTable, ColumnKind>>> enums;
-  for_each_dataset(t, [&](const std::string& name, auto& vec, ColumnKind kind) {
-    using T = typename std::decay_t<decltype(vec)>::value_type;
-    h5::EnumTable table;
-    h5::read_dataset(file.get(), name, elem_for<T>(kind), max_table_bytes, file_bytes,
-                     kind == ColumnKind::kPlain ? nullptr : &table,
-                     [&vec](std::uint64_t n) -> void* {
-                       vec.resize(static_cast<std::size_t>(n));
-                       return vec.data();
-                     });
-    if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (kind != ColumnKind::kPlain) enums.push_back({&vec, {std::move(table), kind}});
-    }
-  });
+  const bool lazy = mode == ReadMode::kLazy;
+  read_datasets(file.get(), t, max_table_bytes, file_bytes, enums, lazy ? kValuesDataset : nullptr,
+                &t.values_count);
   file.close("close " + path);
+  t.values_loaded = !lazy;
+  if (!lazy) t.values_count = t.values.data.size();
 
   // The checksum covers the bytes as written, so enum values are remapped only afterwards.
   const std::uint64_t computed = content_checksum(t, hd.format_version, hd.generation);
-  if (computed != hd.checksum)
-    return rejected(
-        LoadStatus::kCorrupt, ErrorKind::kCorrupt,
-        fmt::format("checksum mismatch: stored {:016x}, computed {:016x}", hd.checksum, computed),
-        true);
+  if (computed != hd.checksum) return mismatch(computed);
   for (auto& [vec, te] : enums) remap_enum(*vec, te.first, te.second);
   if (Status s = validate(t); !s.ok())
     return rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, "structure: " + s.error().message,
@@ -147,8 +187,8 @@ ReadOutcome read_impl(const std::string& path, std::uint64_t max_table_bytes, bo
 
 namespace {
 
-ReadOutcome read_once(const std::string& path, std::uint64_t max_table_bytes, bool header_only) {
-  // One descriptor pins the inode we examine: its size, its seal, its identity.
+ReadOutcome read_once(const std::string& path, std::uint64_t max_table_bytes, ReadMode mode) {
+  // One descriptor pins the inode we examine: its size, its seal, its identity, its bytes.
   // O_NONBLOCK: a FIFO in the cache's place must not hang the run.
   int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (raw < 0) {
@@ -175,16 +215,46 @@ ReadOutcome read_once(const std::string& path, std::uint64_t max_table_bytes, bo
   }
   const auto file_bytes = static_cast<std::uint64_t>(st.st_size);
 
-  // The seal first: damaged bytes must never reach libhdf5's parser (see seal.hpp).
-  SealCheck seal = check_seal(raw, file_bytes, path);
   ReadOutcome out;
+  auto finish = [&](ReadOutcome r) {
+    r.file_bytes = file_bytes;
+    r.id = id;
+    return r;
+  };
+  // Invariant 6: the file's size bounds the one allocation made from it.
+  if (file_bytes > max_table_bytes)
+    return finish(rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                           fmt::format("{} bytes, over the cache size cap", file_bytes), true));
+  auto image = std::make_shared<std::vector<char>>();
+  try {
+    image->resize(static_cast<std::size_t>(file_bytes));
+  } catch (const std::bad_alloc&) {
+    return finish(rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
+                           "cache too large to load (out of memory)", false));
+  }
+  std::size_t got = 0;
+  while (got < image->size()) {
+    const ssize_t n = ::pread(raw, image->data() + got, image->size() - got,
+                              static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return finish(rejected(LoadStatus::kCorrupt, ErrorKind::kIo,
+                             fmt::format("cannot read cache {}: {}", path, std::strerror(errno)),
+                             false));
+    if (n == 0) break;  // shrank under us: the seal check reports it
+    got += static_cast<std::size_t>(n);
+  }
+  image->resize(got);
+
+  // The seal first: damaged bytes must never reach libhdf5's parser (see seal.hpp).
+  SealCheck seal = check_seal(std::span<const char>(image->data(), image->size()));
   if (seal.verdict == SealVerdict::kForeign) {
     out = rejected(LoadStatus::kForeign, ErrorKind::kUnsupportedFormat, seal.reason, true);
   } else if (seal.verdict != SealVerdict::kOk) {
     out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, seal.reason, true);
   } else {
     try {
-      out = read_impl(path, max_table_bytes, header_only, file_bytes, id);
+      out = read_impl(*image, path, max_table_bytes, mode);
       if (out.status == LoadStatus::kLoaded && (out.header.generation != seal.info.generation ||
                                                 out.header.checksum != seal.info.checksum))
         out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt,
@@ -200,26 +270,52 @@ ReadOutcome read_once(const std::string& path, std::uint64_t max_table_bytes, bo
       out = rejected(LoadStatus::kCorrupt, ErrorKind::kCorrupt, e.what(), true);
     }
   }
-  out.file_bytes = file_bytes;
-  out.id = id;
-  return out;
+  if (out.status == LoadStatus::kLoaded && !out.tables.values_loaded) out.image = std::move(image);
+  return finish(std::move(out));
 }
 
 }  // namespace
 
-ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes,
-                            bool header_only) {
+ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes, ReadMode mode) {
   h5::ErrorSilencer quiet;
-  // A commit may replace the file between our opens; each retry sees a newer, complete cache.
-  for (int attempt = 0;; ++attempt) {
-    try {
-      return read_once(path, max_table_bytes, header_only);
-    } catch (const Replaced&) {
-      if (attempt >= 10)
-        return rejected(LoadStatus::kCorrupt, ErrorKind::kIo,
-                        "the cache kept being replaced while it was read", false);
-    }
+  return read_once(path, max_table_bytes, mode);
+}
+
+Status load_values(const std::vector<char>& image, std::uint64_t max_table_bytes, Tables& t) {
+  if (t.values_loaded) return Status::success();
+  h5::ErrorSilencer quiet;
+  std::vector<std::int64_t> data;
+  try {
+    h5::Handle fapl = h5::image_fapl(image.data(), image.size());
+    h5::Handle file =
+        h5::checked(H5Fopen(image_name().c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose,
+                    "open image");
+    h5::read_dataset(file.get(), kValuesDataset, h5::Elem::kI64, max_table_bytes, image.size(),
+                     nullptr, [&data](std::uint64_t n) -> void* {
+                       data.resize(static_cast<std::size_t>(n));
+                       return data.data();
+                     });
+    file.close("close image");
+  } catch (const std::exception& e) {  // H5Error, StructureError, bad_alloc, length_error
+    return make_error(ErrorKind::kCorrupt, std::string(kValuesDataset) + ": " + e.what());
   }
+  if (data.size() != t.values_count)
+    return make_error(ErrorKind::kCorrupt,
+                      fmt::format("{}: {} elements, {} when first read", kValuesDataset,
+                                  data.size(), t.values_count));
+  const std::uint64_t h = XXH64(data.data(), data.size() * sizeof(std::int64_t), 0);
+  if (h != t.values.data_xxh64.at(0))
+    return make_error(ErrorKind::kCorrupt,
+                      fmt::format("{}: xxh64 {:016x}, the checksum covered {:016x}", kValuesDataset,
+                                  h, t.values.data_xxh64[0]));
+  t.values.data = std::move(data);
+  t.values_loaded = true;
+  if (Status s = validate_values(t); !s.ok()) {
+    t.values.data.clear();
+    t.values_loaded = false;
+    return s;
+  }
+  return Status::success();
 }
 
 bool still_same_file(const std::string& path, const FileId& id) { return same_file(path, id); }

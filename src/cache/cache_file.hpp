@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,15 +33,35 @@ struct ReadOutcome {
   ErrorKind kind = ErrorKind::kNone;  // for verify(): kCorrupt, kUnsupportedVersion, ...
   std::string reason;
   bool movable = false;  // the file exists and is ours to move aside (not e.g. unreadable)
-  Header header;
-  Tables tables;
+  Header header;  // header.format_version is the file's (1 for a v1 file read and upgraded)
+  Tables tables;  // always version 2 in memory
   std::uint64_t file_bytes = 0;
   FileId id;
+  // The sealed file image, kept when the values were left unread (ReadMode::kLazy).
+  std::shared_ptr<const std::vector<char>> image;
 };
 
-// Reads (header only, or everything) and verifies a cache file. Never throws for file content.
-ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes,
-                            bool header_only);
+enum class ReadMode : std::uint8_t {
+  kHeader,  // seal and root attributes only
+  kLazy,    // everything but object_values/data, which load_values() reads from `image`
+  kFull,    // everything (verification, inspection)
+};
+
+// Reads and verifies a cache file: the whole file is read into memory once, its seal checked
+// over those bytes, and libhdf5 parses the same bytes (core driver), so a commit renaming a
+// new cache into place meanwhile cannot mix two files. A version-1 file is read whole and
+// upgraded to version-2 tables. Never throws for file content.
+ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes, ReadMode mode);
+inline ReadOutcome read_cache_file(const std::string& path, std::uint64_t max_table_bytes,
+                                   bool header_only) {
+  return read_cache_file(path, max_table_bytes, header_only ? ReadMode::kHeader : ReadMode::kFull);
+}
+
+// Reads object_values/data of a lazily read cache from its image into `t`, checks it against
+// the hash the checksum covered and its structure against the object sets. Never throws for
+// file content; on error `t` is unchanged.
+[[nodiscard]] Status load_values(const std::vector<char>& image, std::uint64_t max_table_bytes,
+                                 Tables& t);
 
 // True if `path` still names the inode `id` (false if it was replaced or removed).
 bool still_same_file(const std::string& path, const FileId& id);

@@ -1,10 +1,15 @@
 // Cache::Impl: the loaded tables (columnar, read-only), the rows put during this run (an
 // overlay of compact records whose columns live in the shared SchemaPool), and one index from
-// path to either. Loading builds only the index, so a warm start costs one pass over the paths.
+// path to either. Loading builds only the index, so a warm start costs one pass over the paths;
+// the per-file object values stay in the file image until a lookup first needs them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,7 +32,9 @@ using Slot = std::int64_t;
 
 struct Cache::Impl {
   ExtractorVersionFn version_fn = nullptr;
-  Tables base;
+  // Mutable for one reason: object_values/data is read into it on first use (ensure_values,
+  // under values_mu); nothing else changes it in a const member function.
+  mutable Tables base;
   SchemaPool pool;
   std::deque<OverlayEntry> overlay;  // a deque: entries never move, the index views their paths
   std::unordered_map<std::string_view, Slot> index;
@@ -36,20 +43,40 @@ struct Cache::Impl {
   std::uint64_t generation = 0;
   std::uint64_t checksum = 0;
   bool from_file = false;  // base came from a file (generation/checksum identify it)
+  std::int32_t file_version = kFormatVersion;  // format version of the file base came from
+
+  // The sealed image of the file `base` was read from while its values are unread.
+  std::shared_ptr<const std::vector<char>> image;
+  std::uint64_t max_table_bytes = LoadOptions{}.max_table_bytes;
+  mutable std::mutex values_mu;
+  mutable std::atomic<bool> values_ready{true};
+  mutable std::string values_error;  // why the values could not be read ("" if fine)
+
+  // True when base's values are in memory (reading them now if needed). False when they
+  // cannot be read: rows with objects are then unavailable (a miss, re-extracted) and not
+  // carried into the next commit; a warning is logged once.
+  bool ensure_values() const;
+  // Whether base row `row` can be materialized (has no objects, or its values are readable).
+  bool base_row_available(std::size_t row) const;
 
   [[nodiscard]] std::string_view path_of(Slot s) const;
   [[nodiscard]] RowInfo row_info(Slot s) const;
   [[nodiscard]] Verdict verdict(Slot s, std::int64_t size, std::int64_t mtime_ns,
                                 std::uint64_t options_hash) const;
-  [[nodiscard]] FileMeta materialize(Slot s) const;
+  [[nodiscard]] std::optional<FileMeta> materialize(Slot s) const;
   // The file's fields and only the objects `keep` accepts, without columns, filters and
-  // attributes; straight from the tables (no FileRec in between).
-  [[nodiscard]] FileMeta materialize_brief(Slot s, Cache::ObjectFilter keep, const void* ctx) const;
-  // Record for a slot, schema ids in `pool`'s numbering.
-  [[nodiscard]] FileRec record(Slot s) const;
+  // attributes; straight from the tables (no FileRec in between). The values are read only
+  // when an object is kept.
+  [[nodiscard]] std::optional<FileMeta> materialize_brief(Slot s, Cache::ObjectFilter keep,
+                                                          const void* ctx) const;
+  // Record for a slot, schema ids in `pool`'s numbering (nullopt: values unreadable).
+  [[nodiscard]] std::optional<FileRec> record(Slot s) const;
 
-  // Replaces the content by tables just loaded or written (verified).
-  void adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum);
+  // Replaces the content by tables just loaded or written (verified). `img` is the file image
+  // when t's values are still unread.
+  void adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum,
+             std::shared_ptr<const std::vector<char>> img = nullptr,
+             std::int32_t version = kFormatVersion);
   void rebuild_index();
   // Tables of every live row, sorted by path.
   [[nodiscard]] Tables build_tables() const;

@@ -283,7 +283,7 @@ void read_dataset(hid_t file, const std::string& name, Elem e, std::uint64_t max
     throw StructureError("dataset '" + name + "' claims " + std::to_string(bytes) +
                          " bytes but stores only " + std::to_string(stored));
   void* out = resize(dims[0]);
-  if (bytes == 0) return;
+  if (bytes == 0 || out == nullptr) return;
   // Reading with the file's own type (for enums) or its native equivalent: raw values, no
   // conversion, so the checksum sees exactly the bytes that were written.
   Handle mtype =
@@ -408,6 +408,14 @@ Handle sec2_fapl() {
   // Our own lock file serializes writers and rename makes publication atomic, so HDF5's
   // flock() adds nothing and fails on some parallel filesystems.
   check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking");
+  return fapl;
+}
+
+Handle image_fapl(const void* data, std::size_t size) {
+  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(fapl)");
+  // The core driver reads from memory; without a backing store nothing is ever written.
+  check(H5Pset_fapl_core(fapl.get(), std::size_t{1} << 20, false), "H5Pset_fapl_core");
+  check(H5Pset_file_image(fapl.get(), const_cast<void*>(data), size), "H5Pset_file_image");
   return fapl;
 }
 

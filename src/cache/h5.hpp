@@ -136,7 +136,8 @@ void write_dataset(hid_t file, const std::string& name, Elem e, const WriteSpec&
 struct EnumTable {
   std::vector<std::pair<std::uint8_t, std::string>> members;
 };
-// `resize(n)` sizes the destination for n elements and returns where to read them.
+// `resize(n)` sizes the destination for n elements and returns where to read them, or nullptr
+// to check the dataset and learn its size without reading it.
 void read_dataset(hid_t file, const std::string& name, Elem e, std::uint64_t max_bytes,
                   std::uint64_t file_bytes, EnumTable* enum_names,
                   const std::function<void*(std::uint64_t)>& resize);
@@ -153,6 +154,8 @@ std::optional<std::int64_t> read_int_attr(hid_t obj, const char* name);
 
 // File access property lists.
 Handle sec2_fapl();                      // serial, file locking off (we have our own lock)
+// Read-only access to a file image in memory (the core driver; HDF5 copies the bytes).
+Handle image_fapl(const void* data, std::size_t size);
 Handle mpio_fapl(const void* mpi_comm);  // parallel over the MPI_Comm pointed to
 Handle collective_dxpl();                // H5FD_MPIO_COLLECTIVE
 Handle default_dxpl();

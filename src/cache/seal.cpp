@@ -79,10 +79,6 @@ Result<std::uint64_t> hash_range(int fd, std::uint64_t from, std::uint64_t to,
   return XXH64_digest(st.get());
 }
 
-bool hdf5_signature_at(int fd, std::uint64_t off) {
-  unsigned char sig[8];
-  return read_full(fd, sig, sizeof sig, off) && std::memcmp(sig, kHdf5Signature, 8) == 0;
-}
 
 }  // namespace
 
@@ -124,15 +120,21 @@ SealCheck check_seal(const std::string& path, std::uint64_t file_bytes) {
   return check_seal(f.fd, file_bytes, path);
 }
 
-SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path) {
+namespace {
+
+// The seal check over any byte source: `read(buf, n, off)` reads exactly n bytes at off,
+// `hash(from, to)` hashes a range.
+template <typename Read, typename Hash>
+SealCheck check_seal_with(Read&& read, Hash&& hash, std::uint64_t file_bytes) {
   SealCheck out;
   std::array<unsigned char, kUserBlockSize> block{};
-  const bool whole = file_bytes >= kUserBlockSize && read_full(fd, block.data(), block.size(), 0);
+  const bool whole = file_bytes >= kUserBlockSize && read(block.data(), block.size(), 0);
   if (!whole || std::memcmp(block.data(), kMagic, sizeof kMagic) != 0) {
     // Not sealed by us. An HDF5 signature at 0, 512, 1024, ... (where HDF5 looks) makes it
     // someone else's HDF5 file; otherwise it is damage or garbage.
     for (std::uint64_t off = 0; off + 8 <= file_bytes; off = off == 0 ? 512 : off * 2) {
-      if (hdf5_signature_at(fd, off)) {
+      unsigned char sig[8];
+      if (read(sig, sizeof sig, off) && std::memcmp(sig, kHdf5Signature, 8) == 0) {
         out.verdict = SealVerdict::kForeign;
         out.reason = "an HDF5 file that is not an mpiprep cache (no mpiprep user block)";
         return out;
@@ -162,7 +164,7 @@ SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path) 
                              file_bytes, out.info.file_bytes);
     return out;
   }
-  auto body = hash_range(fd, kUserBlockSize, file_bytes, path);
+  Result<std::uint64_t> body = hash(kUserBlockSize, file_bytes);
   if (!body.ok()) {
     out.reason = body.error().message;
     return out;
@@ -174,6 +176,29 @@ SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path) 
   }
   out.verdict = SealVerdict::kOk;
   return out;
+}
+
+}  // namespace
+
+SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path) {
+  return check_seal_with(
+      [fd](void* buf, std::size_t n, std::uint64_t off) { return read_full(fd, buf, n, off); },
+      [fd, &path](std::uint64_t from, std::uint64_t to) { return hash_range(fd, from, to, path); },
+      file_bytes);
+}
+
+SealCheck check_seal(std::span<const char> bytes) {
+  const std::uint64_t size = bytes.size();
+  return check_seal_with(
+      [bytes, size](void* buf, std::size_t n, std::uint64_t off) {
+        if (off > size || n > size - off) return false;
+        std::memcpy(buf, bytes.data() + off, n);
+        return true;
+      },
+      [bytes](std::uint64_t from, std::uint64_t to) -> Result<std::uint64_t> {
+        return XXH64(bytes.data() + from, static_cast<std::size_t>(to - from), 0);
+      },
+      size);
 }
 
 }  // namespace mpiprep::cache

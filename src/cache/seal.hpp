@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "mpiprep/core/result.hpp"
@@ -39,5 +40,7 @@ struct SealCheck {
 // Reads the user block and hashes the rest of the file (file_bytes from fstat of fd).
 SealCheck check_seal(int fd, std::uint64_t file_bytes, const std::string& path);
 SealCheck check_seal(const std::string& path, std::uint64_t file_bytes);
+// The same check over a file's bytes already in memory.
+SealCheck check_seal(std::span<const char> bytes);
 
 }  // namespace mpiprep::cache

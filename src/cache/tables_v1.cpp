@@ -1,4 +1,4 @@
-#include "tables.hpp"
+#include "tables_v1.hpp"
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
-namespace mpiprep::cache {
+namespace mpiprep::cache::v1 {
 namespace {
 
 static_assert(sizeof(unsigned) == sizeof(std::uint32_t), "filter params are stored as uint32");
@@ -68,21 +68,6 @@ Status check_len(const V& v, std::size_t rows, const char* name) {
 std::string to_string(std::string_view s) { return std::string(s); }
 
 }  // namespace
-
-std::uint64_t schema_hash(std::span<const Column> columns) noexcept {
-  // One-shot over a flat buffer is several times faster than streaming 3,000 tiny updates.
-  std::string buf;
-  std::size_t n = 0;
-  for (const auto& c : columns) n += c.name.size() + c.type.size() + 2;
-  buf.reserve(n);
-  for (const auto& c : columns) {
-    buf += c.name;
-    buf.push_back('\0');
-    buf += c.type;
-    buf.push_back('\0');
-  }
-  return XXH64(buf.data(), buf.size(), 0);
-}
 
 std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
                                std::uint64_t generation) {
@@ -211,64 +196,15 @@ Status validate(const Tables& t) {
 
 #undef MPIPREP_TRY
 
-// ---- schema pool ----------------------------------------------------------------------
+// ---- upgrade to version 2 -------------------------------------------------------------------
 
-std::int64_t SchemaPool::find(std::uint64_t h, const std::vector<Column>& columns) const {
-  auto [lo, hi] = by_hash_.equal_range(h);
-  for (auto it = lo; it != hi; ++it)
-    if (columns_[static_cast<std::size_t>(it->second)] == columns) return it->second;
-  return -1;
-}
+namespace {
 
-std::int64_t SchemaPool::intern(std::vector<Column>&& columns) {
-  if (columns.empty()) return -1;
-  const std::uint64_t h = schema_hash(columns);
-  if (auto id = find(h, columns); id >= 0) return id;
-  const auto id = static_cast<std::int64_t>(columns_.size());
-  columns_.push_back(std::move(columns));
-  hashes_.push_back(h);
-  by_hash_.emplace(h, id);
-  return id;
-}
-
-std::int64_t SchemaPool::intern_copy(const std::vector<Column>& columns) {
-  if (columns.empty()) return -1;
-  const std::uint64_t h = schema_hash(columns);
-  if (auto id = find(h, columns); id >= 0) return id;
-  return intern(std::vector<Column>(columns));
-}
-
-const std::vector<Column>& SchemaPool::at(std::int64_t id) const {
-  return columns_.at(static_cast<std::size_t>(id));
-}
-
-void SchemaPool::clear() {
-  columns_.clear();
-  hashes_.clear();
-  by_hash_.clear();
-}
-
-void fill_pool(const Tables& t, SchemaPool& pool) {
-  pool.clear();
-  const auto& sc = t.schema_columns;
-  for (std::size_t s = 0; s < t.schemas.hash.size(); ++s) {
-    std::vector<Column> cols;
-    const auto lo = t.schemas.column_offsets[s], hi = t.schemas.column_offsets[s + 1];
-    cols.reserve(static_cast<std::size_t>(hi - lo));
-    for (auto c = lo; c < hi; ++c)
-      cols.push_back(Column{to_string(sc.name.at(c)), to_string(sc.type.at(c))});
-    // Stored schemas are distinct, so ids line up with table rows; a duplicate (a foreign
-    // writer) would shift them, which validate() rules out by construction below.
-    auto id = pool.intern(std::move(cols));
-    if (id != static_cast<std::int64_t>(s))
-      throw std::runtime_error(fmt::format("schemas: row {} duplicates schema {}", s, id));
-  }
-}
-
-// ---- row <-> record ---------------------------------------------------------------------
-
-void read_file_fields(const Tables& t, std::size_t row, FileMeta& m) {
+// Row `row` of a v1 table as a record (schema ids as stored in t).
+FileRec row_to_rec(const Tables& t, std::size_t row) {
   const auto& fi = t.files;
+  FileRec r;
+  FileMeta& m = r.meta;
   m.path = to_string(fi.path.at(row));
   m.size = fi.size[row];
   m.mtime_ns = fi.mtime_ns[row];
@@ -280,39 +216,28 @@ void read_file_fields(const Tables& t, std::size_t row, FileMeta& m) {
   m.extract_seconds = fi.extract_seconds[row];
   m.bytes_read = fi.bytes_read[row];
   m.rank = fi.rank[row];
-}
-
-void read_object_fields(const Tables& t, std::size_t j, ObjectMeta& om) {
-  const auto& ob = t.objects;
-  om.path = to_string(ob.path.at(j));
-  om.kind = to_string(ob.kind.at(j));
-  om.title = to_string(ob.title.at(j));
-  om.cycle = ob.cycle[j];
-  om.num_entries = ob.num_entries[j];
-  om.n_columns_total = ob.n_columns_total[j];
-  om.clusters.assign(t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j]),
-                     t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j + 1]));
-  auto sh = ob.shape.at(j), mx = ob.maxshape.at(j), ch = ob.chunks.at(j);
-  om.shape.assign(sh.begin(), sh.end());
-  om.maxshape.assign(mx.begin(), mx.end());
-  om.chunks.assign(ch.begin(), ch.end());
-  om.dtype = to_string(ob.dtype.at(j));
-  om.layout = to_string(ob.layout.at(j));
-  om.error_kind = static_cast<ErrorKind>(ob.error_kind[j]);
-  om.error_message = to_string(ob.error_message.at(j));
-}
-
-FileRec row_to_rec(const Tables& t, std::size_t row) {
-  const auto& fi = t.files;
-  FileRec r;
-  read_file_fields(t, row, r.meta);
   r.options_hash = fi.options_hash[row];
   r.extractor_version = fi.extractor_version[row];
   const auto& ob = t.objects;
   for (auto j = fi.object_offsets[row]; j < fi.object_offsets[row + 1]; ++j) {
     ObjectRec& o = r.objects.emplace_back();
     ObjectMeta& om = o.meta;
-    read_object_fields(t, j, om);
+    om.path = to_string(ob.path.at(j));
+    om.kind = to_string(ob.kind.at(j));
+    om.title = to_string(ob.title.at(j));
+    om.cycle = ob.cycle[j];
+    om.num_entries = ob.num_entries[j];
+    om.n_columns_total = ob.n_columns_total[j];
+    om.clusters.assign(t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j]),
+                       t.clusters.begin() + static_cast<std::ptrdiff_t>(ob.cluster_offsets[j + 1]));
+    auto sh = ob.shape.at(j), mx = ob.maxshape.at(j), ch = ob.chunks.at(j);
+    om.shape.assign(sh.begin(), sh.end());
+    om.maxshape.assign(mx.begin(), mx.end());
+    om.chunks.assign(ch.begin(), ch.end());
+    om.dtype = to_string(ob.dtype.at(j));
+    om.layout = to_string(ob.layout.at(j));
+    om.error_kind = static_cast<ErrorKind>(ob.error_kind[j]);
+    om.error_message = to_string(ob.error_message.at(j));
     o.schema = ob.schema[j];
     for (auto k = ob.filter_offsets[j]; k < ob.filter_offsets[j + 1]; ++k) {
       auto params = t.filters.params.at(k);
@@ -325,104 +250,15 @@ FileRec row_to_rec(const Tables& t, std::size_t row) {
   return r;
 }
 
-FileRec meta_to_rec(FileMeta&& meta, SchemaPool& pool, std::uint64_t options_hash,
-                    std::int32_t extractor_version) {
-  FileRec r;
-  r.options_hash = options_hash;
-  r.extractor_version = extractor_version;
-  r.objects.reserve(meta.objects.size());
-  for (auto& om : meta.objects) {
-    ObjectRec o;
-    o.schema = pool.intern(std::move(om.columns));
-    // Release the storage too: when the pool already had this schema the vector was not
-    // moved from, and clear() alone kept its capacity (~96 KB per NanoAOD file, 9.4 GiB for
-    // 10^5 puts, found by bench/memory).
-    std::vector<Column>().swap(om.columns);
-    o.meta = std::move(om);
-    r.objects.push_back(std::move(o));
-  }
-  meta.objects.clear();
-  r.meta = std::move(meta);
-  return r;
+}  // namespace
+
+cache::Tables upgrade(const Tables& t) {
+  // v1 schema row i is pool id i (validate() ruled out duplicates), as in a v2 load.
+  SchemaPool pool;
+  fill_pool(t.schemas, t.schema_columns, pool);
+  TablesBuilder b(pool);
+  for (std::size_t i = 0; i < t.files.rows(); ++i) b.add(row_to_rec(t, i));
+  return b.finish();
 }
 
-FileMeta rec_to_meta(const FileRec& rec, const SchemaPool& pool) {
-  FileMeta m = rec.meta;
-  m.objects.reserve(rec.objects.size());
-  for (const auto& o : rec.objects) {
-    m.objects.push_back(o.meta);
-    if (o.schema >= 0) m.objects.back().columns = pool.at(o.schema);
-  }
-  return m;
-}
-
-void TablesBuilder::add(const FileRec& rec) {
-  auto& fi = t_.files;
-  const FileMeta& m = rec.meta;
-  const auto file_index = static_cast<std::int64_t>(fi.size.size());
-  fi.path.push(m.path);
-  fi.size.push_back(m.size);
-  fi.mtime_ns.push_back(m.mtime_ns);
-  fi.format.push_back(static_cast<std::uint8_t>(m.format));
-  fi.error_kind.push_back(static_cast<std::uint8_t>(m.error_kind));
-  fi.error_message.push(m.error_message);
-  fi.uuid.push(m.uuid);
-  fi.compression.push(m.compression);
-  fi.extract_seconds.push_back(m.extract_seconds);
-  fi.bytes_read.push_back(m.bytes_read);
-  fi.rank.push_back(m.rank);
-  fi.options_hash.push_back(rec.options_hash);
-  fi.extractor_version.push_back(rec.extractor_version);
-
-  auto& ob = t_.objects;
-  for (const auto& o : rec.objects) {
-    const ObjectMeta& om = o.meta;
-    ob.file.push_back(file_index);
-    ob.path.push(om.path);
-    ob.kind.push(om.kind);
-    ob.title.push(om.title);
-    ob.cycle.push_back(om.cycle);
-    ob.num_entries.push_back(om.num_entries);
-    ob.n_columns_total.push_back(om.n_columns_total);
-    std::int64_t sid = -1;
-    if (o.schema >= 0) {
-      auto [it, fresh] = remap_.try_emplace(o.schema, static_cast<std::int64_t>(remap_.size()));
-      sid = it->second;
-      if (fresh) {
-        for (const auto& c : pool_.at(o.schema)) {
-          t_.schema_columns.name.push(c.name);
-          t_.schema_columns.type.push(c.type);
-        }
-        t_.schemas.hash.push_back(pool_.hash(o.schema));
-        t_.schemas.column_offsets.push_back(t_.schema_columns.name.size());
-      }
-    }
-    ob.schema.push_back(sid);
-    t_.clusters.insert(t_.clusters.end(), om.clusters.begin(), om.clusters.end());
-    ob.cluster_offsets.push_back(t_.clusters.size());
-    ob.shape.push(om.shape);
-    ob.maxshape.push(om.maxshape);
-    ob.chunks.push(om.chunks);
-    ob.dtype.push(om.dtype);
-    ob.layout.push(om.layout);
-    for (const auto& f : om.filters) {
-      t_.filters.id.push_back(f.id);
-      t_.filters.name.push(f.name);
-      std::vector<std::uint32_t> params(f.params.begin(), f.params.end());
-      t_.filters.params.push(params);
-    }
-    ob.filter_offsets.push_back(t_.filters.id.size());
-    for (const auto& a : om.attributes) t_.attribute_name.push(a);
-    ob.attribute_offsets.push_back(t_.attribute_name.size());
-    ob.error_kind.push_back(static_cast<std::uint8_t>(om.error_kind));
-    ob.error_message.push(om.error_message);
-  }
-  fi.object_offsets.push_back(ob.file.size());
-}
-
-Tables TablesBuilder::finish() {
-  remap_.clear();
-  return std::move(t_);
-}
-
-}  // namespace mpiprep::cache
+}  // namespace mpiprep::cache::v1

@@ -1,51 +1,25 @@
-// The cache's columnar tables in memory, exactly as they are laid out in the file (see
-// LAYOUT.md), plus the conversions between a table row and a FileMeta. One catalogue
-// (for_each_dataset) lists every dataset in canonical order; writing, reading and the checksum
-// all walk it, so they cannot disagree about the layout.
+// Format version 1 of the cache tables (mpiprep up to the v2 layout): kept to read old caches.
+// A v1 file is read whole, checked as before (its checksum and structure), and converted into
+// version-2 tables in memory (read v1, write v2), so nothing is extracted again. The layout is
+// described in LAYOUT.md's "Version 1" section.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <string>
-#include <string_view>
-#include <unordered_map>
+#include <type_traits>
 #include <vector>
 
-#include "mpiprep/core/meta.hpp"
-#include "mpiprep/core/result.hpp"
+#include "tables.hpp"
 
-namespace mpiprep::cache {
+namespace mpiprep::cache::v1 {
 
-// Arrow-style offsets: n+1 entries starting at 0; value i is [offsets[i], offsets[i+1]).
-struct StringColumn {
-  std::vector<char> chars;
-  std::vector<std::uint64_t> offsets{0};
-
-  [[nodiscard]] std::size_t size() const noexcept { return offsets.size() - 1; }
-  [[nodiscard]] std::string_view at(std::size_t i) const noexcept {
-    return {chars.data() + offsets[i], static_cast<std::size_t>(offsets[i + 1] - offsets[i])};
-  }
-  void push(std::string_view s) {
-    chars.insert(chars.end(), s.begin(), s.end());
-    offsets.push_back(chars.size());
-  }
-};
-
-template <typename T>
-struct RaggedColumn {
-  std::vector<T> values;
-  std::vector<std::uint64_t> offsets{0};
-
-  [[nodiscard]] std::size_t size() const noexcept { return offsets.size() - 1; }
-  [[nodiscard]] std::span<const T> at(std::size_t i) const noexcept {
-    return {values.data() + offsets[i], static_cast<std::size_t>(offsets[i + 1] - offsets[i])};
-  }
-  void push(std::span<const T> v) {
-    values.insert(values.end(), v.begin(), v.end());
-    offsets.push_back(values.size());
-  }
-};
+using cache::ColumnKind;
+using cache::FiltersTable;
+using cache::RaggedColumn;
+using cache::SchemaColumnsTable;
+using cache::SchemasTable;
+using cache::StringColumn;
 
 struct FilesTable {
   StringColumn path;
@@ -75,21 +49,6 @@ struct ObjectsTable {
   [[nodiscard]] std::size_t rows() const noexcept { return file.size(); }
 };
 
-struct FiltersTable {
-  std::vector<std::int32_t> id;
-  StringColumn name;
-  RaggedColumn<std::uint32_t> params;
-};
-
-struct SchemasTable {
-  std::vector<std::uint64_t> hash;
-  std::vector<std::uint64_t> column_offsets{0};
-};
-
-struct SchemaColumnsTable {
-  StringColumn name, type;
-};
-
 struct Tables {
   FilesTable files;
   ObjectsTable objects;
@@ -100,11 +59,9 @@ struct Tables {
   SchemaColumnsTable schema_columns;
 };
 
-// How a dataset's elements are typed in the file.
-enum class ColumnKind : std::uint8_t { kPlain, kEnumFormat, kEnumErrorKind };
-
 // Calls f(name, vector&, kind) for every dataset in canonical order. TablesT may be const.
 template <typename TablesT, typename F>
+  requires std::is_same_v<std::remove_const_t<TablesT>, Tables>
 void for_each_dataset(TablesT& t, F&& f) {
   auto str = [&f](const char* base, auto& col) {
     std::string b(base);
@@ -171,78 +128,15 @@ void for_each_dataset(TablesT& t, F&& f) {
 inline constexpr const char* kGroups[] = {"files",      "objects", "filters",
                                           "attributes", "schemas", "schema_columns"};
 
-// xxh64 (seed 0) of the column list: for each column, name, NUL, type, NUL.
-std::uint64_t schema_hash(std::span<const Column> columns) noexcept;
-
-// xxh64 (seed 0) over, for each dataset in order of its path ("files/path_chars", bytewise):
-// the path, a NUL byte, its element count as uint64 LE, its elements' little-endian bytes;
-// then format_version as int32 LE and generation as uint64 LE. See LAYOUT.md.
+// The v1 checksum: xxh64 over, per dataset sorted by path, the path, a NUL, the element count
+// (uint64 LE) and the elements' bytes; then format_version (int32) and generation (uint64).
 std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
                                std::uint64_t generation);
 
-// Structural consistency of tables read from a file (invariant 6: every offset and index is
-// checked before anything indexes with it). The error message names the first violation.
+// Structural consistency, as the v1 reader checked it.
 [[nodiscard]] Status validate(const Tables& t);
 
-// Column lists are stored once; a pool hands out ids and deduplicates by content.
-class SchemaPool {
- public:
-  // Id of `columns` (empty list -> -1), adding it if new.
-  std::int64_t intern(std::vector<Column>&& columns);
-  std::int64_t intern_copy(const std::vector<Column>& columns);
-  [[nodiscard]] const std::vector<Column>& at(std::int64_t id) const;
-  [[nodiscard]] std::uint64_t hash(std::int64_t id) const {
-    return hashes_[static_cast<std::size_t>(id)];
-  }
-  [[nodiscard]] std::size_t size() const noexcept { return columns_.size(); }
-  void clear();
+// Version-2 tables holding the same rows (schemas renumbered, object sets deduplicated).
+cache::Tables upgrade(const Tables& t);
 
- private:
-  std::int64_t find(std::uint64_t h, const std::vector<Column>& columns) const;
-  std::vector<std::vector<Column>> columns_;
-  std::vector<std::uint64_t> hashes_;
-  std::unordered_multimap<std::uint64_t, std::int64_t> by_hash_;
-};
-
-// The pool of a loaded file: schema i of the tables becomes id i.
-void fill_pool(const Tables& t, SchemaPool& pool);
-
-// A file's row without its column lists: objects refer to a SchemaPool id instead.
-struct ObjectRec {
-  ObjectMeta meta;  // columns empty
-  std::int64_t schema = -1;
-};
-struct FileRec {
-  FileMeta meta;  // objects empty
-  std::vector<ObjectRec> objects;
-  std::uint64_t options_hash = 0;
-  std::int32_t extractor_version = 0;
-};
-
-// Row `row` of t as a record (schema ids as stored in t).
-FileRec row_to_rec(const Tables& t, std::size_t row);
-// The pieces of row_to_rec: a file row's own fields (not its objects), and an object row's
-// fields except columns, filters and attributes (what Cache::lookup_brief materializes).
-void read_file_fields(const Tables& t, std::size_t row, FileMeta& m);
-void read_object_fields(const Tables& t, std::size_t j, ObjectMeta& om);
-// Moves columns into `pool`.
-FileRec meta_to_rec(FileMeta&& meta, SchemaPool& pool, std::uint64_t options_hash,
-                    std::int32_t extractor_version);
-// Attaches the columns back.
-FileMeta rec_to_meta(const FileRec& rec, const SchemaPool& pool);
-
-// Builds tables from records (any order; written in the given order). Schema ids are
-// renumbered densely in order of first use and only used schemas are written.
-class TablesBuilder {
- public:
-  explicit TablesBuilder(const SchemaPool& pool) : pool_(pool) {}
-  void add(const FileRec& rec);
-  Tables finish();
-
- private:
-  const SchemaPool& pool_;
-  Tables t_;
-  std::unordered_map<std::int64_t, std::int64_t> remap_;
-};
-
-}  // namespace mpiprep::cache
+}  // namespace mpiprep::cache::v1

@@ -547,7 +547,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       if (m.error_kind == ErrorKind::kMissing || m.error_kind == ErrorKind::kPermission) continue;
       store->put(m, options_hash);
     }
-    need_commit = store->put_count() > 0 || pruned > 0;
+    // An older cache format is rewritten in the current one even when nothing changed, so
+    // the upgrade from it is paid once.
+    need_commit = store->put_count() > 0 || pruned > 0 || store->outdated();
   }
   if (root) {
     for (std::size_t i = 0; i < results.size(); ++i) {

@@ -3,7 +3,7 @@
 // so a warm run opens only the files that changed (invariant 7) and a killed job never leaves a
 // half-written cache behind (invariant 1).
 //
-// File layout (format "mpiprep-cache", version 1; full description with h5py recipes in
+// File layout (format "mpiprep-cache", version 2; full description with h5py recipes in
 // src/cache/LAYOUT.md). Every table is a group of 1-D datasets of equal length (columnar, little
 // endian). A string column `x` is two datasets: `x_chars` (uint8, all strings concatenated,
 // UTF-8) and `x_offsets` (uint64, n+1 entries, string i = chars[offsets[i]:offsets[i+1]]).
@@ -13,19 +13,27 @@
 //   [user block]     512 bytes before the HDF5 superblock: magic "mpiprep-cache", file length
 //                    and an xxh64 of everything after it, checked before libhdf5 parses a byte
 //   /                attrs: format="mpiprep-cache", format_version, generation, writer_version,
-//                           checksum (xxh64, see LAYOUT.md), checksum_algorithm, created_utc
+//                           checksum (xxh64 over every dataset's xxh64, see LAYOUT.md),
+//                           checksum_algorithm, created_utc
 //   /files/          path, size, mtime_ns, format, error_kind, error_message, uuid, compression,
 //                    extract_seconds, bytes_read, rank, options_hash, extractor_version,
-//                    object_offsets (n+1: the file's rows in /objects)
-//   /objects/        file, path, kind, title, cycle, num_entries, n_columns_total, schema (-1 =
-//                    no columns), cluster_offsets (into /clusters), shape/maxshape/chunks
-//                    (_values + _offsets), dtype, layout, filter_offsets (into /filters),
-//                    attribute_offsets (into /attributes), error_kind, error_message
-//   /clusters        int64 cluster boundaries of all objects, concatenated
+//                    object_set (row in /object_sets, -1 = none), value_offsets (n+1: the
+//                    file's run in /object_values/data)
+//   /object_sets/    hash, object_offsets (into /objects): distinct object structures, shared
+//                    by every file that has the same one (as /schemas share column lists)
+//   /objects/        set, path, kind, title, cycle, n_columns_total, schema (-1 = no columns),
+//                    shape_rank, maxshape_rank, chunks (_values + _offsets), dtype, layout,
+//                    filter_offsets (into /filters), attribute_offsets (into /attributes),
+//                    error_kind, error_message
+//   /object_values/  data: per file, per object of its set: num_entries, shape, maxshape,
+//                    cluster count, clusters (int64); data_xxh64: its hash. Read on first use.
 //   /filters/        id, name, param_offsets + params (uint32)
 //   /attributes/     name (attribute names of all objects, concatenated)
 //   /schemas/        hash (xxh64 of the column list), column_offsets (into /schema_columns)
 //   /schema_columns/ name, type
+//
+// A version-1 cache (one /objects row per object of every file) is still read, upgraded in
+// memory, and rewritten as version 2 by the next commit.
 //
 // Strings are a blob + offsets rather than HDF5 variable-length strings because parallel HDF5
 // cannot write variable-length data collectively, and because one contiguous read is much
@@ -57,7 +65,7 @@ namespace mpiprep::cache {
 
 inline constexpr std::string_view kDefaultCacheName = ".mpiprep-cache.h5";
 inline constexpr std::string_view kFormatName = "mpiprep-cache";
-inline constexpr std::int32_t kFormatVersion = 1;
+inline constexpr std::int32_t kFormatVersion = 2;
 
 // Version string written into the writer_version attribute ("mpiprep 0.1.0").
 std::string_view writer_version() noexcept;
@@ -194,6 +202,9 @@ class Cache {
   std::size_t erase(std::span<const std::string> paths);
 
   [[nodiscard]] std::size_t size() const noexcept;          // live rows
+  // Loaded from a cache of an older format version (read and upgraded in memory): the next
+  // commit rewrites it in the current version, so a caller commits even with nothing put.
+  [[nodiscard]] bool outdated() const noexcept;
   [[nodiscard]] std::size_t put_count() const noexcept;     // rows put since load/commit
   [[nodiscard]] std::uint64_t generation() const noexcept;  // of the file loaded/committed
   [[nodiscard]] std::vector<std::string> paths() const;     // sorted
@@ -268,6 +279,7 @@ struct CacheSummary {
   std::string created_utc;
   std::uint64_t checksum = 0;
   std::size_t files = 0, objects = 0, schemas = 0, schema_columns = 0, clusters = 0;
+  std::size_t object_sets = 0, object_rows = 0;  // distinct object structures and their rows
   std::map<std::string, std::size_t> by_format;         // format name -> files
   std::map<std::string, std::size_t> failures_by_kind;  // error kind name -> files
 };
