@@ -97,22 +97,24 @@ def main():
         a = f.attrs
         check((int(a['generation']), int(a['checksum'])) == (gen, csum), 'seal copies of attrs')
         check(a['format'] == 'mpiprep-cache', 'format attribute: %r' % a['format'])
-        check(int(a['format_version']) == 1, 'format_version')
+        check(int(a['format_version']) == 2, 'format_version')
         check(int(a['generation']) >= 1, 'generation')
         check(str(a['writer_version']).startswith('mpiprep '), 'writer_version')
         check(a['checksum_algorithm'] == 'xxh64', 'checksum_algorithm')
 
-        # Checksum: every dataset sorted by path; name, NUL, uint64 count, little-endian bytes;
-        # then format_version (int32) and generation (uint64).
+        # Checksum: every dataset sorted by path; name, NUL, uint64 count, the xxh64 of its
+        # little-endian bytes (uint64); then format_version (int32) and generation (uint64).
         names = []
         f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
         buf = bytearray()
         for n in sorted(names):
             arr = f[n][()]
-            buf += n.encode() + b'\0' + struct.pack('<Q', arr.shape[0]) + arr.tobytes()
+            buf += n.encode() + b'\0' + struct.pack('<QQ', arr.shape[0], xxh64(arr.tobytes()))
         buf += struct.pack('<iQ', int(a['format_version']), int(a['generation']))
         check(xxh64(bytes(buf)) == int(a['checksum']),
               'checksum: computed %016x, stored %016x' % (xxh64(bytes(buf)), int(a['checksum'])))
+        values = f['object_values/data'][()]
+        check(xxh64(values.tobytes()) == int(f['object_values/data_xxh64'][0]), 'values hash')
 
         files = f['files']
         paths = strings(files, 'path')
@@ -128,11 +130,39 @@ def main():
         check(int(files['size'][row]) == nano['size'], 'size')
 
         objects = f['objects']
-        lo, hi = files['object_offsets'][row], files['object_offsets'][row + 1]
         opaths = strings(objects, 'path')
-        events = next(j for j in range(lo, hi) if opaths[j] == 'Events')
-        check(int(objects['file'][events]) == row, 'objects/file')
-        check(int(objects['num_entries'][events]) == events_expected['entries'], 'num_entries')
+
+        def file_objects(row):
+            """(object row, its values) for every object of file `row`, as LAYOUT.md says."""
+            s = int(files['object_set'][row])
+            if s < 0:
+                return []
+            oo = f['object_sets/object_offsets']
+            sr, mr = objects['shape_rank'][()], objects['maxshape_rank'][()]
+            c = int(files['value_offsets'][row])
+            out = []
+            for j in range(int(oo[s]), int(oo[s + 1])):
+                n_entries = int(values[c])
+                shape = [int(x) for x in values[c + 1:c + 1 + sr[j]]]
+                maxshape = [int(x) for x in values[c + 1 + sr[j]:c + 1 + sr[j] + mr[j]]]
+                nc = int(values[c + 1 + sr[j] + mr[j]])
+                clusters = [int(x) for x in values[c + 2 + sr[j] + mr[j]:c + 2 + sr[j] + mr[j] + nc]]
+                c += 2 + sr[j] + mr[j] + nc
+                out.append((j, {'num_entries': n_entries, 'shape': shape, 'maxshape': maxshape,
+                                'clusters': clusters}))
+            check(c == int(files['value_offsets'][row + 1]), 'values of row %d decode exactly' % row)
+            return out
+
+        events, ev = next((j, v) for j, v in file_objects(row) if opaths[j] == 'Events')
+        check(int(objects['set'][events]) == int(files['object_set'][row]), 'objects/set')
+        check(ev['num_entries'] == events_expected['entries'], 'num_entries')
+        check(ev['clusters'][0] == 0 and ev['clusters'][-1] == ev['num_entries'], 'clusters')
+        # 100 files with the same trees share one object set.
+        nano_rows = [i for i, p in enumerate(paths) if p.startswith('/data/nano/')]
+        check(len({int(files['object_set'][i]) for i in nano_rows}) == 1, 'one set for 100 files')
+        check(len(f['object_sets/hash']) == 2, '%d object sets, want 2 (nano, indexes)'
+              % len(f['object_sets/hash']))
+        check(int(files['object_set'][failed]) == -1, 'a failed file has no objects')
 
         # The schema: its column names are the branch names independent readers found.
         sid = int(objects['schema'][events])
@@ -145,14 +175,13 @@ def main():
         blob = b''.join(n.encode() + b'\0' + t.encode() + b'\0' for n, t in zip(names, types))
         check(xxh64(blob) == int(f['schemas']['hash'][sid]), 'schema hash')
 
-        # An HDF5 dataset's ragged fields and filters.
+        # An HDF5 dataset's per-file values and its structure's filters.
         h5row = paths.index('/data/indexes_2_0.h5')
-        lo, hi = files['object_offsets'][h5row], files['object_offsets'][h5row + 1]
-        j = next(j for j in range(lo, hi) if opaths[j] == '/_i_table1/var1/bounds')
+        j, v = next((j, v) for j, v in file_objects(h5row) if opaths[j] == '/_i_table1/var1/bounds')
         want = next(d for d in expected['indexes_2_0.h5']['datasets']
                     if d['path'] == '/_i_table1/var1/bounds')
-        so = objects['maxshape_offsets']
-        check(list(objects['maxshape_values'][so[j]:so[j + 1]]) == want['maxshape'], 'maxshape')
+        check(v['maxshape'] == want['maxshape'], 'maxshape')
+        check(v['shape'] == want['shape'], 'shape')
         fo = objects['filter_offsets']
         fnames = strings(f['filters'], 'name')[fo[j]:fo[j + 1]]
         check(fnames == [x['name'] for x in want['filters']], 'filters')
