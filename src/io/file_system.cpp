@@ -247,6 +247,32 @@ Result<std::vector<std::string>> PosixFileSystem::list_dir(const std::string& pa
   return names;
 }
 
+Result<std::vector<DirEntry>> PosixFileSystem::list_dir_typed(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return errno_error(errno, "opendir", path);
+  std::vector<DirEntry> entries;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n == "." || n == "..") continue;
+    // Symlinks stay unknown: the caller's stat follows them, as it always did.
+    const EntryType type = e->d_type == DT_REG   ? EntryType::kFile
+                           : e->d_type == DT_DIR ? EntryType::kDirectory
+                                                 : EntryType::kUnknown;
+    entries.push_back(DirEntry{std::string(n), type});
+  }
+  ::closedir(d);
+  return entries;
+}
+
+Result<std::vector<DirEntry>> FileSystem::list_dir_typed(const std::string& path) {
+  auto names = list_dir(path);
+  if (!names.ok()) return names.error();
+  std::vector<DirEntry> entries;
+  entries.reserve(names->size());
+  for (auto& n : *names) entries.push_back(DirEntry{std::move(n), EntryType::kUnknown});
+  return entries;
+}
+
 // ---- Memory --------------------------------------------------------------------------------
 
 void MemoryFileSystem::add(const std::string& path, std::vector<std::byte> content,
@@ -322,6 +348,10 @@ Result<std::vector<std::string>> CountingFileSystem::list_dir(const std::string&
   return base_.list_dir(path);
 }
 
+Result<std::vector<DirEntry>> CountingFileSystem::list_dir_typed(const std::string& path) {
+  return base_.list_dir_typed(path);
+}
+
 // ---- Fault injecting -----------------------------------------------------------------------
 
 void FaultInjectingFileSystem::fail_reads(const std::string& path) {
@@ -371,6 +401,10 @@ Result<std::vector<std::string>> FaultInjectingFileSystem::list_dir(const std::s
   return base_.list_dir(path);
 }
 
+Result<std::vector<DirEntry>> FaultInjectingFileSystem::list_dir_typed(const std::string& path) {
+  return base_.list_dir_typed(path);
+}
+
 // ---- Retrying --------------------------------------------------------------------------------
 
 Result<FileStat> RetryingFileSystem::stat(const std::string& path) {
@@ -386,6 +420,10 @@ Result<std::unique_ptr<RandomAccessFile>> RetryingFileSystem::open(const std::st
 
 Result<std::vector<std::string>> RetryingFileSystem::list_dir(const std::string& path) {
   return with_retries(policy_, *retries_, [&] { return base_.list_dir(path); });
+}
+
+Result<std::vector<DirEntry>> RetryingFileSystem::list_dir_typed(const std::string& path) {
+  return with_retries(policy_, *retries_, [&] { return base_.list_dir_typed(path); });
 }
 
 FileSystem& default_file_system() {

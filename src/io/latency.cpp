@@ -157,4 +157,8 @@ Result<std::vector<std::string>> LatencyFileSystem::list_dir(const std::string& 
   return base_.list_dir(path);
 }
 
+Result<std::vector<DirEntry>> LatencyFileSystem::list_dir_typed(const std::string& path) {
+  return base_.list_dir_typed(path);
+}
+
 }  // namespace mpiprep::io

@@ -312,6 +312,34 @@ TEST_F(ExpandPosix, DirectoriesListsAndJson) {
   EXPECT_EQ(paths(w->files), (std::vector<std::string>{base + "/weird.dat"}));
 }
 
+// The walk takes regular files and directories from the listing's entry types and stats only
+// what the listing could not type (symlinks): symlinked directories are still followed and a
+// dangling symlink is still skipped with a warning.
+TEST_F(ExpandPosix, WalkStatsOnlyWhatTheListingCannotType) {
+  write("data/run1/a.root", "root");
+  write("data/run1/b.root", "root");
+  write("data/run2/c.root", "root");
+  std::filesystem::create_directories(root_ / "other");
+  write("other/d.root", "root");
+  std::filesystem::create_symlink(root_ / "other", root_ / "data" / "linked");
+  std::filesystem::create_symlink(root_ / "nowhere.root", root_ / "data" / "dangling.root");
+
+  io::PosixFileSystem posix;
+  io::CountingFileSystem fs(posix);
+  ExpandOptions o;
+  o.glob = "*.root";
+  auto r = expand(std::vector<std::string>{(root_ / "data").string()}, o, fs);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const std::string base = (root_ / "data").string();
+  EXPECT_EQ(paths(r->files),
+            (std::vector<std::string>{base + "/linked/d.root", base + "/run1/a.root",
+                                      base + "/run1/b.root", base + "/run2/c.root"}));
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_NE(r->warnings[0].find("dangling.root"), std::string::npos) << r->warnings[0];
+  // The input itself, then the two symlinks; none of the four files and three directories.
+  EXPECT_EQ(fs.counters().stats.load(), 3u);
+}
+
 
 // Inputs the fileset fuzzer crashed on (fuzz/fileset_fuzzer.cpp: first byte even = fileset
 // JSON, odd = list file; the rest is the text), fed the same way: an Error or a Fileset, never

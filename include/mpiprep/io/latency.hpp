@@ -47,6 +47,7 @@ class LatencyFileSystem final : public FileSystem {
   Result<FileStat> stat(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
+  Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
   [[nodiscard]] const LatencySpec& spec() const { return spec_; }
 
  private:
