@@ -353,6 +353,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
 
     std::vector<cache::SurveyEntry> keys;
     std::vector<std::size_t> key_spec;
+    keys.reserve(surveyed.size());
+    key_spec.reserve(surveyed.size());
+    metas.reserve(surveyed.size());
     for (std::size_t i = 0; i < surveyed.size(); ++i) {
       const auto& e = surveyed[i];
       if (!e.ok || !e.stat.is_regular) {

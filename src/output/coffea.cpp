@@ -146,6 +146,7 @@ Result<ResolvedFile> resolve_hdf5(const fileset::FileSpec& spec, const FileMeta&
 
 OrderedJson to_json(const ResolvedFile& f) {
   OrderedJson j = OrderedJson::object();
+  j.get_ref<OrderedJson::object_t&>().reserve(4);  // no regrowth: its keys are copied on each
   j["object_path"] = f.object_path ? OrderedJson(*f.object_path) : OrderedJson(nullptr);
   if (f.steps) {
     OrderedJson steps = OrderedJson::array();
