@@ -47,6 +47,12 @@ class Reader {
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
 
+  // True when check() would pass.
+  [[nodiscard]] bool fits(std::int64_t offset, std::int64_t length) const {
+    return offset >= 0 && length >= 0 && static_cast<std::uint64_t>(offset) <= size_ &&
+           static_cast<std::uint64_t>(length) <= size_ - static_cast<std::uint64_t>(offset);
+  }
+
   // Checks a range from the file (offset/length as read) against the file size.
   [[nodiscard]] Status check(std::int64_t offset, std::int64_t length, std::string_view what) const {
     if (offset < 0 || length < 0) {
@@ -357,8 +363,9 @@ class FileReader {
       if (!read_key(c, k)) return c.error();
       k.path = d.path.empty() ? k.name : d.path + "/" + k.name;
       k.depth = d.depth;
-      if (Status s = io_.check(k.seek_key, k.nbytes, "record of key '" + k.path + ";" + std::to_string(k.cycle) + "'");
-          !s.ok()) {
+      // (The message is only built when the check fails: this runs once per key.)
+      if (!io_.fits(k.seek_key, k.nbytes)) {
+        const Status s = io_.check(k.seek_key, k.nbytes, "record of key '" + k.path + ";" + std::to_string(k.cycle) + "'");
         return make_error(ErrorKind::kCorrupt, s.error().message);
       }
       d.child.push_back(-1);
@@ -393,19 +400,20 @@ class FileReader {
 
   // Record payload of key `k`: raw bytes of the whole record in `rec`.
   Result<Slice> payload(const KeyInfo& k, const Slice& rec, Decompressor& dec) {
-    const std::string what = "record of '" + k.path + ";" + std::to_string(k.cycle) + "'";
-    Cursor c(rec.bytes, what, static_cast<std::uint64_t>(k.seek_key));
+    // Built only for a message (once per record otherwise).
+    auto what = [&k] { return "record of '" + k.path + ";" + std::to_string(k.cycle) + "'"; };
+    Cursor c(rec.bytes, "its key header", static_cast<std::uint64_t>(k.seek_key));
     KeyInfo own;
-    if (!read_key(c, own)) return c.error();
+    if (!read_key(c, own)) return make_error(c.error_kind(), what() + ": " + c.error_message());
     if (own.nbytes != k.nbytes || own.keylen != k.keylen || own.objlen != k.objlen) {
-      return make_error(ErrorKind::kCorrupt, what + " does not match its key (fNbytes " +
+      return make_error(ErrorKind::kCorrupt, what() + " does not match its key (fNbytes " +
                                                  std::to_string(own.nbytes) + " vs " + std::to_string(k.nbytes) +
                                                  ")");
     }
     const auto body = rec.bytes.subspan(static_cast<std::size_t>(k.keylen));
     if (!k.compressed()) return Slice{rec.owner, body};
     if (static_cast<std::uint64_t>(k.objlen) > opts_.max_record_bytes) {
-      return make_error(ErrorKind::kCorrupt, what + " claims " + std::to_string(k.objlen) +
+      return make_error(ErrorKind::kCorrupt, what() + " claims " + std::to_string(k.objlen) +
                                                  " uncompressed bytes, more than the " +
                                                  std::to_string(opts_.max_record_bytes) + " allowed");
     }
@@ -413,7 +421,7 @@ class FileReader {
     auto out = std::make_shared_for_overwrite<std::byte[]>(n);
     const std::span<std::byte> bytes(out.get(), n);
     if (Status s = dec.decompress(body, bytes, static_cast<std::uint64_t>(k.seek_key + k.keylen)); !s.ok()) {
-      return make_error(s.error().kind, what + ": " + s.error().message);
+      return make_error(s.error().kind, what() + ": " + s.error().message);
     }
     return Slice{std::move(out), bytes};
   }
