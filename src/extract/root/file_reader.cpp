@@ -281,7 +281,12 @@ class FileReader {
       std::vector<std::pair<int, DirRecord>> listed;
       for (const auto& [di, rec] : pending) {
         if (rec.seek_keys == 0) continue;  // a directory without keys
-        if (!seen_key_lists_.insert(rec.seek_keys).second) {
+        // The top directory's list is kept apart: a file without subdirectories (the usual
+        // case) then allocates no hash set.
+        const bool reused = di == 0 ? false
+                                    : rec.seek_keys == info_.header.seek_keys ||
+                                          !seen_key_lists_.insert(rec.seek_keys).second;
+        if (reused) {
           return make_error(ErrorKind::kCorrupt, "directory '" + dirs_[static_cast<std::size_t>(di)].path +
                                                      "' reuses the key list at offset " +
                                                      std::to_string(rec.seek_keys));
@@ -314,15 +319,15 @@ class FileReader {
       for (std::size_t i = 0; i < subdirs.size(); ++i) {
         const auto [di, ki] = subdirs[i];
         Directory& parent = dirs_[static_cast<std::size_t>(di)];
-        const KeyInfo key = parent.keys[ki];
+        const KeyInfo& key = parent.keys[ki];  // not used once dirs_ grows below
         if (parent.depth + 1 > opts_.max_directory_depth) {
           return make_error(ErrorKind::kCorrupt, "directories nested more than " +
                                                      std::to_string(opts_.max_directory_depth) + " deep at '" +
                                                      key.path + "'");
         }
         const auto bytes = (*recs)[i].bytes.subspan(static_cast<std::size_t>(key.keylen));
-        Cursor c(bytes, "directory record of '" + key.path + "'",
-                 static_cast<std::uint64_t>(key.seek_key + key.keylen));
+        const std::string where = "directory record of '" + key.path + "'";  // outlives c
+        Cursor c(bytes, where, static_cast<std::uint64_t>(key.seek_key + key.keylen));
         const DirRecord rec = read_dir_record(c);
         if (!c.ok()) return c.error();
         Directory sub;
@@ -383,6 +388,16 @@ class FileReader {
   // Depth-first: a directory's keys in list order, a subdirectory's keys right after its key.
   void flatten(int di) {
     // Iterative: directory depth is capped, but keep the stack flat anyway.
+    // The keys are moved, not copied (dirs_ is not read afterwards); a file without
+    // subdirectories hands its one list over whole.
+    if (dirs_.size() == 1 && di == 0) {
+      info_.keys = std::move(dirs_[0].keys);
+      for (const KeyInfo& k : info_.keys) {
+        if (k.is_directory()) info_.directories.push_back(k.path);  // none: each has a dirs_ entry
+      }
+      return;
+    }
+    info_.keys.reserve(static_cast<std::size_t>(total_keys_));
     std::vector<std::pair<int, std::size_t>> stack = {{di, 0}};
     while (!stack.empty()) {
       auto& [d, i] = stack.back();
@@ -392,8 +407,8 @@ class FileReader {
         continue;
       }
       const std::size_t ki = i++;
-      info_.keys.push_back(dir.keys[ki]);
-      if (dir.keys[ki].is_directory()) info_.directories.push_back(dir.keys[ki].path);
+      KeyInfo& k = info_.keys.emplace_back(std::move(dir.keys[ki]));
+      if (k.is_directory()) info_.directories.push_back(k.path);
       if (dir.child[ki] >= 0) stack.emplace_back(dir.child[ki], 0);
     }
   }
@@ -500,7 +515,15 @@ class FileReader {
         if (Status s = object_error(ki, body.error()); !s.ok()) return s;
         continue;
       }
-      const std::string what = "'" + k.path + ";" + std::to_string(k.cycle) + "' (" + k.class_name + ")";
+      std::string what;  // one allocation, not one per concatenation
+      what.reserve(k.path.size() + k.class_name.size() + 16);
+      what += '\'';
+      what += k.path;
+      what += ';';
+      what += std::to_string(k.cycle);
+      what += "' (";
+      what += k.class_name;
+      what += ')';
       if (is_tree_class(k.class_name)) {
         TreeInfo t;
         t.key_index = ki;

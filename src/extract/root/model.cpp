@@ -359,7 +359,7 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
   m.objects.reserve(info.keys.size());
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
     const KeyInfo& k = info.keys[i];
-    ObjectMeta o;
+    ObjectMeta& o = m.objects.emplace_back();  // built in place
     o.path = k.path;
     o.title = k.title;
     o.cycle = k.cycle;
@@ -376,9 +376,9 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
       o.columns.reserve(t.top.size());
       for (const std::uint32_t b : t.top) {
         const BranchInfo& br = t.branches[b];
-        std::string type;
-        append_branch_type(t, br, type);
-        o.columns.push_back(Column{std::string(br.name), std::move(type)});
+        Column& col = o.columns.emplace_back();  // in place: no temporary strings to move
+        col.name.assign(br.name);
+        append_branch_type(t, br, col.type);
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
       if (clusters) o.clusters = common_entry_offsets(t);
@@ -390,7 +390,6 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
       }
       o.n_columns_total = static_cast<std::int64_t>(nt.fields.size());
     }
-    m.objects.push_back(std::move(o));
   }
   for (const ObjectError& e : info.object_errors) {
     ObjectMeta& o = m.objects[e.key_index];
