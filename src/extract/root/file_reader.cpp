@@ -72,11 +72,19 @@ class Reader {
 
   // Reads every range (already checked) with as few preads as the gap option allows.
   [[nodiscard]] Result<std::vector<Slice>> read(const std::vector<Range>& ranges) {
-    std::vector<std::size_t> order(ranges.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return ranges[a].offset < ranges[b].offset; });
     std::vector<Slice> out(ranges.size());
+    if (ranges.empty()) return out;
+    // One range (the header, a flat file's key list, a single tree): no order to sort.
+    std::size_t single = 0;
+    std::vector<std::size_t> many;
+    std::span<const std::size_t> order(&single, 1);
+    if (ranges.size() > 1) {
+      many.resize(ranges.size());
+      for (std::size_t i = 0; i < many.size(); ++i) many[i] = i;
+      std::sort(many.begin(), many.end(),
+                [&](std::size_t a, std::size_t b) { return ranges[a].offset < ranges[b].offset; });
+      order = many;
+    }
     std::size_t i = 0;
     while (i < order.size()) {
       const std::uint64_t begin = ranges[order[i]].offset;
@@ -309,6 +317,7 @@ class FileReader {
       }
       // Subdirectory records of the next level.
       pending.clear();
+      if (subdirs.empty()) break;
       ranges.clear();
       for (const auto& [di, ki] : subdirs) {
         const KeyInfo& k = dirs_[static_cast<std::size_t>(di)].keys[ki];
