@@ -617,13 +617,14 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     output::StepOptions so;
     so.step_size = opt.step_size;
     so.align_clusters = opt.align_clusters;
-    pre = output::build_preprocessed(
+    std::string fileset_text;
+    pre = output::render_preprocessed(
         files,
         [&metas](const fileset::FileSpec& s) -> const FileMeta* {
           auto it = metas.find(s.path);
           return it == metas.end() ? nullptr : &it->second;
         },
-        so);
+        so, fileset_text);
     for (const auto& w : pre.warnings) log::warn(kLog, w);
     for (const auto& f : pre.failures)
       log::warn(kLog, fmt::format("{}: {}: {}", f.path, error_kind_name(f.kind), f.message));
@@ -636,7 +637,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
                                            output::failures_json(pre.failures).dump(2) + "\n");
         if (!s.ok()) output_error = s.error();
       } else {
-        auto s = output::write_outputs(pre, opt.output_path, failures_path);
+        auto s = output::write_outputs(pre, std::move(fileset_text), opt.output_path,
+                                       failures_path);
         if (!s.ok()) output_error = s.error();
       }
     }

@@ -86,7 +86,13 @@ Status write_outputs(const Preprocessed& pre, const std::string& fileset_path,
                      const std::string& failures_path) {
   // File names are bytes: invalid UTF-8 is replaced rather than failing the whole output.
   constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;
-  std::string text = pre.fileset.dump(1, ' ', false, kReplace);
+  return write_outputs(pre, pre.fileset.dump(1, ' ', false, kReplace), fileset_path,
+                       failures_path);
+}
+
+Status write_outputs(const Preprocessed& pre, std::string text, const std::string& fileset_path,
+                     const std::string& failures_path) {
+  constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;
   text += '\n';
   if (auto s = write_file_atomic(fileset_path, text); !s) return s;
   if (failures_path.empty()) return {};

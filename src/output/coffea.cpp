@@ -176,16 +176,16 @@ Result<ResolvedFile> resolve(const fileset::FileSpec& spec, const FileMeta& meta
   }
 }
 
-Preprocessed build_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
-                                const StepOptions& options) {
-  Preprocessed pre;
-  pre.fileset = OrderedJson::object();
+namespace {
+
+// The one walk over the fileset both outputs share: resolves every file, collects failures and
+// warnings, and hands each dataset's successful files to `sink` (begin on the first one, file
+// for each, end if there was one); datasets with none are dropped with a warning.
+template <typename Sink>
+void walk_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
+                       const StepOptions& options, Preprocessed& pre, Sink& sink) {
   for (const auto& ds : fileset.datasets) {
-    OrderedJson files = OrderedJson::object();
-    // Reserved: ordered_json's storage is a vector of pair<const string, json>, whose const
-    // key cannot be moved, so every reallocation copied all entries so far (a third of a warm
-    // 100,000-file run's output phase in perf).
-    files.get_ref<nlohmann::ordered_json::object_t&>().reserve(ds.files.size());
+    std::size_t ok = 0;
     for (const auto& spec : ds.files) {
       const FileMeta* meta = lookup(spec);
       Result<ResolvedFile> r =
@@ -198,24 +198,180 @@ Preprocessed build_preprocessed(const fileset::Fileset& fileset, const MetaLooku
         continue;
       }
       for (auto& w : r->warnings) pre.warnings.push_back(std::move(w));
-      // Paths are unique after expansion: append instead of operator[], whose key search is
-      // linear in ordered_json and made the output step O(N^2) (120-530 s at 10^5 files).
-      files.get_ref<nlohmann::ordered_json::object_t&>().emplace_back(spec.path, to_json(*r));
+      if (ok++ == 0) sink.begin(ds);
+      sink.file(spec, *r);
       ++pre.files_ok;
     }
-    if (files.empty()) {
+    if (ok == 0) {
       pre.warnings.push_back("dataset '" + ds.name +
                              "': no file was preprocessed successfully; left out of the output");
       continue;
     }
+    sink.end(ds);
+  }
+  for (const auto& rej : fileset.rejected)
+    pre.failures.push_back(FileFailure{rej.entry, rej.dataset, rej.error.kind, rej.error.message});
+}
+
+// Builds the JSON document.
+struct DomSink {
+  OrderedJson& out;
+  OrderedJson files;
+  void begin(const fileset::Dataset& ds) {
+    files = OrderedJson::object();
+    // Reserved: ordered_json's storage is a vector of pair<const string, json>, whose const
+    // key cannot be moved, so every reallocation copied all entries so far.
+    files.get_ref<OrderedJson::object_t&>().reserve(ds.files.size());
+  }
+  void file(const fileset::FileSpec& spec, const ResolvedFile& r) {
+    // Paths are unique after expansion: append instead of operator[], whose key search is
+    // linear in ordered_json and made the output step O(N^2) (120-530 s at 10^5 files).
+    files.get_ref<OrderedJson::object_t&>().emplace_back(spec.path, to_json(r));
+  }
+  void end(const fileset::Dataset& ds) {
     OrderedJson entry = OrderedJson::object();
     entry["files"] = std::move(files);
     entry["metadata"] = ds.metadata;
     entry["form"] = nullptr;
-    pre.fileset[ds.name] = std::move(entry);
+    out[ds.name] = std::move(entry);
   }
-  for (const auto& rej : fileset.rejected)
-    pre.failures.push_back(FileFailure{rej.entry, rej.dataset, rej.error.kind, rej.error.message});
+};
+
+constexpr auto kReplace = OrderedJson::error_handler_t::replace;
+
+// Writes the text the document's dump(1, ' ', false, replace) would be, without building the
+// document: at 10^5 files the document's per-file objects, its dump and its destruction were
+// half of a warm run's CPU.
+struct TextSink {
+  std::string& out;
+  bool first_dataset = true;
+  bool first_file = true;
+
+  void indent(unsigned n) {
+    out.push_back('\n');
+    out.append(n, ' ');
+  }
+  void str(std::string_view s) {
+    bool plain = true;  // printable ASCII without quote or backslash is written as is
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) {
+      out.push_back('"');
+      out.append(s);
+      out.push_back('"');
+    } else {
+      out += OrderedJson(std::string(s)).dump(-1, ' ', false, kReplace);
+    }
+  }
+  void num(std::int64_t v) {
+    const fmt::format_int f(v);
+    out.append(f.data(), f.size());
+  }
+  void begin(const fileset::Dataset& ds) {
+    out.push_back(first_dataset ? '{' : ',');
+    first_dataset = false;
+    indent(1);
+    str(ds.name);
+    out += ": {";
+    indent(2);
+    out += "\"files\": {";
+    first_file = true;
+  }
+  void file(const fileset::FileSpec& spec, const ResolvedFile& r) {
+    if (!first_file) out.push_back(',');
+    first_file = false;
+    indent(3);
+    str(spec.path);
+    out += ": {";
+    indent(4);
+    out += "\"object_path\": ";
+    if (r.object_path)
+      str(*r.object_path);
+    else
+      out += "null";
+    out.push_back(',');
+    indent(4);
+    out += "\"steps\": ";
+    if (!r.steps) {
+      out += "null";
+    } else if (r.steps->empty()) {
+      out += "[]";
+    } else {
+      out.push_back('[');
+      for (std::size_t i = 0; i < r.steps->size(); ++i) {
+        if (i > 0) out.push_back(',');
+        indent(5);
+        out.push_back('[');
+        indent(6);
+        num((*r.steps)[i][0]);
+        out.push_back(',');
+        indent(6);
+        num((*r.steps)[i][1]);
+        indent(5);
+        out.push_back(']');
+      }
+      indent(4);
+      out.push_back(']');
+    }
+    out.push_back(',');
+    indent(4);
+    out += "\"num_entries\": ";
+    if (r.num_entries)
+      num(*r.num_entries);
+    else
+      out += "null";
+    out.push_back(',');
+    indent(4);
+    out += "\"uuid\": ";
+    str(r.uuid);
+    indent(3);
+    out.push_back('}');
+  }
+  void end(const fileset::Dataset& ds) {
+    indent(2);
+    out += "},";
+    indent(2);
+    out += "\"metadata\": ";
+    nlohmann::detail::serializer<OrderedJson> ser(
+        nlohmann::detail::output_adapter<char, std::string>(out), ' ', kReplace);
+    ser.dump(ds.metadata, true, false, 1, 2);
+    out.push_back(',');
+    indent(2);
+    out += "\"form\": null";
+    indent(1);
+    out.push_back('}');
+  }
+  void finish() {
+    if (first_dataset)
+      out += "{}";
+    else
+      out += "\n}";
+  }
+};
+
+}  // namespace
+
+Preprocessed build_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
+                                const StepOptions& options) {
+  Preprocessed pre;
+  pre.fileset = OrderedJson::object();
+  DomSink sink{pre.fileset, {}};
+  walk_preprocessed(fileset, lookup, options, pre, sink);
+  return pre;
+}
+
+Preprocessed render_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
+                                 const StepOptions& options, std::string& text) {
+  Preprocessed pre;
+  text.clear();
+  TextSink sink{text};
+  walk_preprocessed(fileset, lookup, options, pre, sink);
+  sink.finish();
   return pre;
 }
 

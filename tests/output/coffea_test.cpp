@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -310,6 +311,81 @@ TEST(BuildPreprocessed, CoffeaShapeFailuresAndOrder) {
   EXPECT_EQ(none.files_ok, 0u);
   EXPECT_TRUE(none.fileset.empty());
   EXPECT_EQ(none.failures.front().kind, ErrorKind::kInternal);
+}
+
+// render_preprocessed writes byte for byte what write_outputs would write from the document:
+// ROOT files with steps, HDF5 files with nulls, metadata of every JSON type, paths that need
+// escaping or are not UTF-8, failures and dropped datasets, and an output with no dataset.
+TEST(BuildPreprocessed, RenderedTextIsTheDocumentsDump) {
+  const std::string text = R"({
+    "HZZ": {"files": {"uproot-HZZ.root": "events", "uproot-HZZ-lz4.root": "events",
+                      "uproot-HZZ-zstd.root": "nope"},
+            "metadata": {"xsec": 6077.22, "is_mc": true, "tags": ["a", {"b": null}, []],
+                         "empty": {}, "n": -3, "u": "\u00e9\"q\\"}},
+    "Zmumu": ["uproot-Zmumu.root"],
+    "netcdf": {"files": {"CRM032_test1.nc": null, "test_gold.nc": null}},
+    "broken": {"files": {"pylhe-testfile-hpcgen.hdf5": "/"}}
+  })";
+  auto fs = fileset::parse_fileset_json(text, "inline", kData);
+  ASSERT_TRUE(fs.ok()) << fs.error().to_string();
+  std::vector<FileMeta> metas;
+  for (const auto& f : fs->files)
+    metas.push_back(meta_from_expected(std::filesystem::path(f.path).filename().string()));
+  // Paths needing escapes: a quote, a backslash, a tab, a non-UTF-8 byte, UTF-8 (the HDF5
+  // file is listed under each, with the same metadata).
+  fileset::Dataset odd;
+  odd.name = "odd \"names\"";
+  const FileMeta gold = meta_from_expected("test_gold.nc");
+  for (const std::string p : {"/d/q\"uote.nc", "/d/back\\slash.nc", "/d/tab\t.nc",
+                              "/d/bad\xff.nc", "/d/\xc3\xa9t\xc3\xa9.nc"}) {
+    fileset::FileSpec spec;
+    spec.path = p;
+    spec.dataset = odd.name;
+    odd.files.push_back(spec);
+    FileMeta m = gold;
+    m.path = p;
+    metas.push_back(m);
+  }
+  fs->datasets.push_back(odd);
+  for (const auto& step : {std::optional<std::int64_t>(1000), std::optional<std::int64_t>()}) {
+    StepOptions o;
+    o.step_size = step;
+    Preprocessed dom = build_preprocessed(*fs, metas, o);
+    std::unordered_map<std::string_view, const FileMeta*> by_path;
+    for (const auto& m : metas) by_path.emplace(m.path, &m);
+    std::string rendered;
+    Preprocessed pre = render_preprocessed(
+        *fs,
+        [&](const fileset::FileSpec& spec) -> const FileMeta* {
+          auto it = by_path.find(spec.path);
+          return it == by_path.end() ? nullptr : it->second;
+        },
+        o, rendered);
+    const auto replace = nlohmann::ordered_json::error_handler_t::replace;
+    EXPECT_EQ(rendered, dom.fileset.dump(1, ' ', false, replace));
+    EXPECT_NE(rendered.find("\"steps\": [\n"), std::string::npos);  // steps are there
+    EXPECT_EQ(pre.files_ok, dom.files_ok);
+    EXPECT_EQ(pre.files_ok, 4u + 5u);
+    EXPECT_TRUE(pre.fileset.is_null());
+    ASSERT_EQ(pre.failures.size(), dom.failures.size());
+    for (std::size_t i = 0; i < pre.failures.size(); ++i) {
+      EXPECT_EQ(pre.failures[i].path, dom.failures[i].path);
+      EXPECT_EQ(pre.failures[i].kind, dom.failures[i].kind);
+      EXPECT_EQ(pre.failures[i].message, dom.failures[i].message);
+    }
+    EXPECT_EQ(pre.warnings, dom.warnings);
+  }
+
+  // Nothing preprocessed: "{}" either way.
+  std::string empty;
+  Preprocessed none = render_preprocessed(
+      *fs, [](const fileset::FileSpec&) -> const FileMeta* { return nullptr; }, StepOptions{},
+      empty);
+  EXPECT_EQ(empty, "{}");
+  EXPECT_EQ(build_preprocessed(*fs, std::span<const FileMeta>{}, StepOptions{})
+                .fileset.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
+            "{}");
+  EXPECT_EQ(none.files_ok, 0u);
 }
 
 class AtomicWrite : public ::testing::Test {
