@@ -328,13 +328,11 @@ std::vector<std::uint64_t> dataset_sizes(const Tables& t) {
   return sizes;
 }
 
-void write_cache_file(const WritePlan& plan, const Tables* tables, hid_t fapl, bool parallel) {
-  h5::Handle fcpl = h5::checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "H5Pcreate(fcpl)");
-  // Room for the seal (seal.hpp), written once the file is closed.
-  h5::check(H5Pset_userblock(fcpl.get(), kUserBlockSize), "H5Pset_userblock");
-  h5::Handle file = h5::checked(H5Fcreate(plan.temp_path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl),
-                                H5Fclose, "create " + plan.temp_path);
-  for (const char* g : kGroups) h5::create_group(file.get(), g);
+namespace {
+
+// Groups, datasets and root attributes of the plan into an open, empty file.
+void fill_cache_file(hid_t file, const WritePlan& plan, const Tables* tables, bool parallel) {
+  for (const char* g : kGroups) h5::create_group(file, g);
 
   h5::Handle dxpl = parallel ? h5::collective_dxpl() : h5::default_dxpl();
   // Ranks without tables walk an empty Tables for the names and element types; the sizes
@@ -352,18 +350,53 @@ void write_cache_file(const WritePlan& plan, const Tables* tables, hid_t fapl, b
       if (vec.size() != spec.n) throw h5::H5Error("write plan disagrees with the tables: " + name);
       spec.data = vec.data();
     }
-    h5::write_dataset(file.get(), name, elem_for<T>(kind), spec, dxpl.get(), tables != nullptr);
+    h5::write_dataset(file, name, elem_for<T>(kind), spec, dxpl.get(), tables != nullptr);
   });
 
   const Header& hd = plan.header;
-  h5::write_string_attr(file.get(), "format", hd.format);
-  h5::write_i32_attr(file.get(), "format_version", hd.format_version);
-  h5::write_u64_attr(file.get(), "generation", hd.generation);
-  h5::write_string_attr(file.get(), "writer_version", hd.writer_version);
-  h5::write_string_attr(file.get(), "created_utc", hd.created_utc);
-  h5::write_u64_attr(file.get(), "checksum", hd.checksum);
-  h5::write_string_attr(file.get(), "checksum_algorithm", "xxh64");
+  h5::write_string_attr(file, "format", hd.format);
+  h5::write_i32_attr(file, "format_version", hd.format_version);
+  h5::write_u64_attr(file, "generation", hd.generation);
+  h5::write_string_attr(file, "writer_version", hd.writer_version);
+  h5::write_string_attr(file, "created_utc", hd.created_utc);
+  h5::write_u64_attr(file, "checksum", hd.checksum);
+  h5::write_string_attr(file, "checksum_algorithm", "xxh64");
+}
+
+h5::Handle userblock_fcpl() {
+  h5::Handle fcpl = h5::checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "H5Pcreate(fcpl)");
+  // Room for the seal (seal.hpp), written once the file is complete.
+  h5::check(H5Pset_userblock(fcpl.get(), kUserBlockSize), "H5Pset_userblock");
+  return fcpl;
+}
+
+}  // namespace
+
+void write_cache_file(const WritePlan& plan, const Tables* tables, hid_t fapl, bool parallel) {
+  h5::Handle fcpl = userblock_fcpl();
+  h5::Handle file = h5::checked(H5Fcreate(plan.temp_path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl),
+                                H5Fclose, "create " + plan.temp_path);
+  fill_cache_file(file.get(), plan, tables, parallel);
   file.close("close " + plan.temp_path);
+}
+
+std::vector<std::byte> write_cache_image(const WritePlan& plan, const Tables& tables) {
+  h5::Handle fcpl = userblock_fcpl();
+  h5::Handle fapl = h5::core_fapl();
+  h5::Handle file = h5::checked(H5Fcreate(plan.temp_path.c_str(), H5F_ACC_TRUNC, fcpl.get(),
+                                          fapl.get()),
+                                H5Fclose, "create in memory " + plan.temp_path);
+  fill_cache_file(file.get(), plan, &tables, false);
+  h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flush " + plan.temp_path);
+  // The image starts at the superblock: the user block is not part of it (libhdf5 1.10).
+  const ssize_t n = H5Fget_file_image(file.get(), nullptr, 0);
+  if (n <= 0) h5::fail("H5Fget_file_image (size)");
+  std::vector<std::byte> image(kUserBlockSize + static_cast<std::size_t>(n));
+  if (H5Fget_file_image(file.get(), image.data() + kUserBlockSize,
+                        static_cast<std::size_t>(n)) != n)
+    h5::fail("H5Fget_file_image");
+  file.close("close " + plan.temp_path);
+  return image;
 }
 
 }  // namespace mpiprep::cache

@@ -2,6 +2,7 @@
 // verification (type, shape, size bounds, checksum, structure) that every read goes through.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -80,5 +81,10 @@ struct WritePlan {
 // `parallel`, every rank of the fapl's communicator calls this (collectively) and ranks
 // without data select nothing. Throws h5::H5Error on failure.
 void write_cache_file(const WritePlan& plan, const Tables* tables, hid_t fapl, bool parallel);
+
+// The serial writer: the same file built in memory (HDF5 core driver, no backing store), as
+// its complete byte image with the user block zeroed (seal_image fills it). plan.temp_path
+// only names the image in error messages. Throws h5::H5Error on failure.
+std::vector<std::byte> write_cache_image(const WritePlan& plan, const Tables& tables);
 
 }  // namespace mpiprep::cache

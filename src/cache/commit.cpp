@@ -9,6 +9,16 @@
 // is tens of MB, one client writes that in well under a second, and MPI-IO's collective
 // buffering funnels data through a few aggregators anyway. Rank-0-writes moves every byte
 // exactly once and keeps the compression (parallel filtered writes) on one rank.
+//
+// The serial path (--cache-io serial, and any non-MPI communicator) writes every byte through
+// io::FileSystem, so tests can fail any write, fsync or rename (fault injection) and cut the
+// power after any operation (a wrapper that drops unsynced data and unsynced renames). libhdf5
+// builds the file in memory (core driver, no backing store) and H5Fget_file_image hands over
+// its bytes; the seal is computed on that image, and the image goes out in large sequential
+// writes. The alternative, an HDF5 virtual file driver forwarding to io::WritableFile, would
+// stream without holding the image, but a VFD is about twenty callbacks (and reads back what it
+// wrote) against one call here. The price is one copy of the file in memory during the commit
+// (the compressed file, smaller than the tables it is built from, which are in memory anyway).
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -19,6 +29,9 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <span>
+#include <vector>
+#include <algorithm>
 #include <stdexcept>
 
 #include "cache_file.hpp"
@@ -171,6 +184,28 @@ void crash_point(std::string_view step) {
   if (want != nullptr && step == want) ::raise(SIGKILL);
 }
 
+// A failed io operation as an exception whose text carries the kind and the io layer's
+// message (operation, path, errno text).
+[[noreturn]] void io_fail(const Error& e) { throw std::runtime_error(e.to_string()); }
+
+// Serial path: the sealed image into the temp file, fsynced.
+void write_image(io::FileSystem& fs, const std::string& temp, std::span<const std::byte> image,
+                 std::size_t chunk) {
+  auto created = fs.create_exclusive(temp);
+  if (!created.ok()) io_fail(created.error());
+  io::WritableFile& f = **created;
+  chunk = std::max<std::size_t>(chunk, 4096);
+  for (std::size_t off = 0; off < image.size(); off += chunk) {
+    const std::size_t n = std::min(chunk, image.size() - off);
+    if (Status s = f.write(off, image.subspan(off, n)); !s.ok()) io_fail(s.error());
+  }
+  crash_point("written");
+  crash_point("sealed");  // the seal is part of the image
+  if (Status s = f.sync(); !s.ok()) io_fail(s.error());
+  crash_point("synced");
+  if (Status s = f.close(); !s.ok()) io_fail(s.error());
+}
+
 [[noreturn]] void fatal(const std::string& path, const std::string& why) {
   throw FatalError(fmt::format("cannot write cache {}: {}", path, why));
 }
@@ -275,16 +310,24 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
   return plan;
 }
 
-// Rank 0, after the temp file is closed: make it durable, prove it reads back as written,
-// publish it, make the publication durable.
-Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_bytes) {
+// Rank 0: make the temp file durable (the serial path writes `image` now; the parallel path
+// wrote the file with MPI-IO and seals it here), prove it reads back as written, publish it,
+// make the publication durable.
+Tables publish(const Plan& plan, const std::string& path, io::FileSystem& fs,
+               std::vector<std::byte>& image, bool parallel, std::size_t chunk,
+               std::uint64_t& file_bytes) {
   const std::string& temp = plan.write.temp_path;
-  crash_point("written");
-  if (Status s = seal_file(temp, plan.report.generation, plan.report.checksum); !s.ok())
-    throw std::runtime_error(s.error().message);
-  crash_point("sealed");
-  if (Status s = posix::fsync_path(temp); !s.ok()) throw std::runtime_error(s.error().message);
-  crash_point("synced");
+  if (parallel) {
+    crash_point("written");
+    if (Status s = seal_file(temp, plan.report.generation, plan.report.checksum); !s.ok())
+      throw std::runtime_error(s.error().message);
+    crash_point("sealed");
+    if (Status s = posix::fsync_path(temp); !s.ok()) throw std::runtime_error(s.error().message);
+    crash_point("synced");
+  } else {
+    write_image(fs, temp, image, chunk);
+    std::vector<std::byte>().swap(image);
+  }
   ReadOutcome back = read_cache_file(temp, LoadOptions{}.max_table_bytes, false);
   if (back.status != LoadStatus::kLoaded)
     throw std::runtime_error("verification of the written cache failed: " + back.reason);
@@ -293,11 +336,12 @@ Tables publish(const Plan& plan, const std::string& path, std::uint64_t& file_by
     throw std::runtime_error("verification of the written cache failed: header differs");
   file_bytes = back.file_bytes;
   crash_point("verified");
-  if (Status s = posix::rename_over(temp, path); !s.ok())
-    throw std::runtime_error(s.error().message);
+  if (Status s = fs.rename(temp, path); !s.ok()) io_fail(s.error());
   crash_point("renamed");
-  if (Status s = posix::fsync_dir(posix::parent_dir(path)); !s.ok())
-    throw std::runtime_error(s.error().message);
+  if (Status s = fs.sync_dir(posix::parent_dir(path)); !s.ok())
+    throw std::runtime_error(
+        "the new cache is in place, but it may not survive a power loss: " +
+        s.error().to_string());
   crash_point("published");
   return std::move(back.tables);
 }
@@ -314,6 +358,7 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
   std::optional<h5::ErrorSilencer> quiet;
   if (root || parallel) quiet.emplace();
   const std::string abs = io::absolute_path(path);
+  io::FileSystem& fs = opts.fs != nullptr ? *opts.fs : io::default_file_system();
 
   CacheLock lock;  // held by rank 0 until the new cache is published
   Tables tables;
@@ -339,6 +384,7 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
   // Write the temp file.
   const auto tw = std::chrono::steady_clock::now();
   std::string write_error;
+  std::vector<std::byte> image;  // serial path: the whole file
   if (parallel) {
     try {
       h5::Handle fapl = h5::mpio_fapl(comm.mpi_comm_handle());
@@ -351,8 +397,9 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
       write_error = "another rank failed writing the cache";
   } else if (root) {
     try {
-      h5::Handle fapl = h5::sec2_fapl();
-      write_cache_file(plan.write, &tables, fapl.get(), false);
+      image = write_cache_image(plan.write, tables);
+      if (Status s = seal_image(image, plan.report.generation, plan.report.checksum); !s.ok())
+        throw std::runtime_error(s.error().message);
     } catch (const std::exception& e) {
       write_error = e.what();
     }
@@ -368,7 +415,8 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
       if (!write_error.empty()) throw std::runtime_error(write_error);
       tables = Tables{};  // the read-back copy replaces it
       std::uint64_t bytes = 0;
-      Tables written = publish(plan, abs, bytes);
+      Tables written =
+          publish(plan, abs, fs, image, parallel, opts.write_chunk_bytes, bytes);
       Cache::Impl& im = CacheAccess::impl(cache);
       im.adopt(std::move(written), plan.report.generation, plan.report.checksum);
       lock.release();
@@ -381,7 +429,8 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
       w.str("");
       put_report(w, rep);
     } catch (const std::exception& e) {
-      posix::remove_quietly(plan.write.temp_path);
+      // Gone already if the rename happened, never created if creating it failed.
+      (void)fs.unlink(plan.write.temp_path);
       lock.release();
       w = Writer{};
       w.u64(0);

@@ -419,6 +419,13 @@ Handle image_fapl(const void* data, std::size_t size) {
   return fapl;
 }
 
+Handle core_fapl() {
+  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(fapl)");
+  // Grows in 4 MiB steps; nothing is ever written to a file by the driver itself.
+  check(H5Pset_fapl_core(fapl.get(), std::size_t{4} << 20, false), "H5Pset_fapl_core");
+  return fapl;
+}
+
 Handle mpio_fapl(const void* mpi_comm) {
   Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(fapl)");
   MPI_Comm comm = *static_cast<const MPI_Comm*>(mpi_comm);

@@ -156,6 +156,7 @@ std::optional<std::int64_t> read_int_attr(hid_t obj, const char* name);
 Handle sec2_fapl();                      // serial, file locking off (we have our own lock)
 // Read-only access to a file image in memory (the core driver; HDF5 copies the bytes).
 Handle image_fapl(const void* data, std::size_t size);
+Handle core_fapl();                      // in memory, no backing store (file image writer)
 Handle mpio_fapl(const void* mpi_comm);  // parallel over the MPI_Comm pointed to
 Handle collective_dxpl();                // H5FD_MPIO_COLLECTIVE
 Handle default_dxpl();

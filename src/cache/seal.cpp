@@ -80,7 +80,39 @@ Result<std::uint64_t> hash_range(int fd, std::uint64_t from, std::uint64_t to,
 }
 
 
+// The user block for a body of file_bytes bytes hashing to body_hash.
+std::array<unsigned char, kUserBlockSize> make_block(std::uint64_t file_bytes,
+                                                     std::uint64_t body_hash,
+                                                     std::uint64_t generation,
+                                                     std::uint64_t checksum) {
+  std::array<unsigned char, kUserBlockSize> block{};
+  std::memcpy(block.data(), kMagic, sizeof kMagic);
+  put<std::uint32_t>(block, 16, kSealVersion);
+  put<std::uint32_t>(block, 20, static_cast<std::uint32_t>(kUserBlockSize));
+  put<std::uint64_t>(block, 24, file_bytes);
+  put<std::uint64_t>(block, 32, body_hash);
+  put<std::uint64_t>(block, 40, generation);
+  put<std::uint64_t>(block, 48, checksum);
+  put<std::uint64_t>(block, 56, XXH64(block.data(), kHeaderBytes, 0));
+  std::memcpy(block.data() + 64, kNote, std::strlen(kNote));
+  return block;
+}
+
 }  // namespace
+
+Status seal_image(std::span<std::byte> image, std::uint64_t generation, std::uint64_t checksum) {
+  if (image.size() < kUserBlockSize)
+    return make_error(ErrorKind::kInternal, "seal: image shorter than the user block");
+  for (std::size_t i = 0; i < kUserBlockSize; ++i)
+    if (image[i] != std::byte{0})
+      return make_error(ErrorKind::kInternal, "seal: user block of the image is not empty");
+  const auto block = make_block(image.size(),
+                                XXH64(image.data() + kUserBlockSize,
+                                      image.size() - kUserBlockSize, 0),
+                                generation, checksum);
+  std::memcpy(image.data(), block.data(), block.size());
+  return Status::success();
+}
 
 Status seal_file(const std::string& path, std::uint64_t generation, std::uint64_t checksum) {
   Fd f{::open(path.c_str(), O_RDWR | O_CLOEXEC)};
@@ -95,16 +127,7 @@ Status seal_file(const std::string& path, std::uint64_t generation, std::uint64_
     if (c != 0) return make_error(ErrorKind::kInternal, path + ": user block is not empty");
   auto body = hash_range(f.fd, kUserBlockSize, file_bytes, path);
   if (!body.ok()) return body.error();
-
-  std::memcpy(block.data(), kMagic, sizeof kMagic);
-  put<std::uint32_t>(block, 16, kSealVersion);
-  put<std::uint32_t>(block, 20, static_cast<std::uint32_t>(kUserBlockSize));
-  put<std::uint64_t>(block, 24, file_bytes);
-  put<std::uint64_t>(block, 32, *body);
-  put<std::uint64_t>(block, 40, generation);
-  put<std::uint64_t>(block, 48, checksum);
-  put<std::uint64_t>(block, 56, XXH64(block.data(), kHeaderBytes, 0));
-  std::memcpy(block.data() + 64, kNote, std::strlen(kNote));
+  block = make_block(file_bytes, *body, generation, checksum);
   if (::pwrite(f.fd, block.data(), block.size(), 0) != static_cast<ssize_t>(block.size()))
     return io::errno_error(errno, "write seal", path);
   return Status::success();

@@ -6,6 +6,7 @@
 // block by themselves.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -26,6 +27,10 @@ struct SealInfo {
 // Writes the user block of a closed cache file (and nothing else).
 [[nodiscard]] Status seal_file(const std::string& path, std::uint64_t generation,
                                std::uint64_t checksum);
+// The same for a whole file image in memory (the serial commit builds the file in memory).
+// Fails if the image is shorter than the user block or its user block is not zeroed.
+[[nodiscard]] Status seal_image(std::span<std::byte> image, std::uint64_t generation,
+                                std::uint64_t checksum);
 
 enum class SealVerdict : std::uint8_t {
   kOk,

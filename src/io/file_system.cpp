@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 namespace mpiprep::io {
 namespace {
@@ -148,13 +149,8 @@ class RetryingFile final : public RandomAccessFile {
 }  // namespace
 
 bool is_transient(const Error& e) {
-  if (e.kind != ErrorKind::kIo) return false;
-  const std::string_view m = e.message;
-  for (int err : kTransientErrnos) {
-    const std::string text = std::string(": ") + std::strerror(err);
-    if (m.size() >= text.size() && m.substr(m.size() - text.size()) == text) return true;
-  }
-  return false;
+  return e.sys_errno != 0 && std::find(std::begin(kTransientErrnos), std::end(kTransientErrnos),
+                                       e.sys_errno) != std::end(kTransientErrnos);
 }
 
 Result<std::vector<std::byte>> RandomAccessFile::read_exact(std::uint64_t offset, std::size_t n) {
@@ -178,8 +174,27 @@ Error errno_error(int err, const std::string& op, const std::string& path) {
   ErrorKind kind = ErrorKind::kIo;
   if (err == ENOENT || err == ENOTDIR) kind = ErrorKind::kMissing;
   if (err == EACCES || err == EPERM) kind = ErrorKind::kPermission;
-  return make_error(kind, op + " " + path + ": " + std::strerror(err));
+  Error e = make_error(kind, op + " " + path + ": " + std::strerror(err));
+  e.sys_errno = err;
+  return e;
 }
+
+// ---- Writing: defaults --------------------------------------------------------------------
+
+namespace {
+Error unsupported(const std::string& op, const std::string& path) {
+  return make_error(ErrorKind::kInternal, op + " " + path + ": not supported by this file system");
+}
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> FileSystem::create_exclusive(const std::string& path) {
+  return unsupported("create", path);
+}
+Status FileSystem::rename(const std::string& from, const std::string&) {
+  return unsupported("rename", from);
+}
+Status FileSystem::sync_dir(const std::string& dir) { return unsupported("fsync directory", dir); }
+Status FileSystem::unlink(const std::string& path) { return unsupported("unlink", path); }
 
 std::string absolute_path(const std::string& path) {
   std::filesystem::path p(path);
@@ -271,6 +286,85 @@ Result<std::vector<DirEntry>> FileSystem::list_dir_typed(const std::string& path
   entries.reserve(names->size());
   for (auto& n : *names) entries.push_back(DirEntry{std::move(n), EntryType::kUnknown});
   return entries;
+}
+
+namespace {
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  PosixWritableFile(const PosixWritableFile&) = delete;
+  PosixWritableFile& operator=(const PosixWritableFile&) = delete;
+
+  Status write(std::uint64_t offset, std::span<const std::byte> data) override {
+    std::size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
+                                 static_cast<off_t>(offset + done));
+      if (n < 0) {
+        const int err = errno;
+        if (err == EINTR) continue;
+        return errno_error(err, "write", path_);
+      }
+      if (n == 0) return errno_error(ENOSPC, "write", path_);  // no progress: treat as full
+      done += static_cast<std::size_t>(n);
+    }
+    return Status::success();
+  }
+  Status sync() override {
+    if (::fsync(fd_) != 0) return errno_error(errno, "fsync", path_);
+    return Status::success();
+  }
+  Status close() override {
+    const int fd = std::exchange(fd_, -1);
+    // close(2) can report a deferred write error (NFS); EINTR leaves the fd closed on Linux.
+    if (fd >= 0 && ::close(fd) != 0 && errno != EINTR) return errno_error(errno, "close", path_);
+    return Status::success();
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> PosixFileSystem::create_exclusive(const std::string& path) {
+  int fd = -1;
+  while ((fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+    const int err = errno;
+    if (err == EINTR) continue;
+    return errno_error(err, "create", path);
+  }
+  return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));
+}
+
+Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error(errno, "rename to " + to, from);
+  return Status::success();
+}
+
+Status PosixFileSystem::sync_dir(const std::string& dir) {
+  int fd = -1;
+  while ((fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    const int err = errno;
+    if (err == EINTR) continue;
+    return errno_error(err, "open directory for fsync", dir);
+  }
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some filesystems refuse fsync on a directory (EINVAL); a rename there is as durable as
+  // that filesystem can make it.
+  if (rc != 0 && err != EINVAL) return errno_error(err, "fsync directory", dir);
+  return Status::success();
+}
+
+Status PosixFileSystem::unlink(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return errno_error(errno, "unlink", path);
+  return Status::success();
 }
 
 // ---- Memory --------------------------------------------------------------------------------
@@ -403,6 +497,66 @@ Result<std::vector<std::string>> FaultInjectingFileSystem::list_dir(const std::s
 
 Result<std::vector<DirEntry>> FaultInjectingFileSystem::list_dir_typed(const std::string& path) {
   return base_.list_dir_typed(path);
+}
+
+void FaultInjectingFileSystem::fail_mutation(std::uint64_t n, int err) {
+  std::lock_guard lock(mu_);
+  fail_mutation_at_ = mutations_.load() + n;
+  fail_mutation_errno_ = err;
+}
+
+int FaultInjectingFileSystem::take_mutation_fault() {
+  std::lock_guard lock(mu_);
+  const std::uint64_t k = ++mutations_;
+  if (k != fail_mutation_at_) return 0;
+  injected_.fetch_add(1);
+  return fail_mutation_errno_;
+}
+
+namespace {
+class FaultInjectingWritableFile final : public WritableFile {
+ public:
+  FaultInjectingWritableFile(std::unique_ptr<WritableFile> base, FaultInjectingFileSystem& fs)
+      : base_(std::move(base)), fs_(fs) {}
+  Status write(std::uint64_t offset, std::span<const std::byte> data) override {
+    if (int err = fs_.take_mutation_fault(); err != 0) {
+      // A full disk typically takes part of the write first.
+      (void)base_->write(offset, data.first(data.size() / 2));
+      return errno_error(err, "write", base_->path());
+    }
+    return base_->write(offset, data);
+  }
+  Status sync() override {
+    if (int err = fs_.take_mutation_fault(); err != 0)
+      return errno_error(err, "fsync", base_->path());
+    return base_->sync();
+  }
+  Status close() override { return base_->close(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  std::unique_ptr<WritableFile> base_;
+  FaultInjectingFileSystem& fs_;
+};
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> FaultInjectingFileSystem::create_exclusive(
+    const std::string& path) {
+  if (int err = take_mutation_fault(); err != 0) return errno_error(err, "create", path);
+  auto f = base_.create_exclusive(path);
+  if (!f.ok()) return f.error();
+  return std::unique_ptr<WritableFile>(
+      std::make_unique<FaultInjectingWritableFile>(std::move(f).value(), *this));
+}
+
+Status FaultInjectingFileSystem::rename(const std::string& from, const std::string& to) {
+  if (int err = take_mutation_fault(); err != 0) return errno_error(err, "rename to " + to, from);
+  return base_.rename(from, to);
+}
+
+Status FaultInjectingFileSystem::sync_dir(const std::string& dir) {
+  if (int err = take_mutation_fault(); err != 0) return errno_error(err, "fsync directory", dir);
+  return base_.sync_dir(dir);
 }
 
 // ---- Retrying --------------------------------------------------------------------------------

@@ -61,6 +61,10 @@
 #include "mpiprep/core/meta.hpp"
 #include "mpiprep/core/result.hpp"
 
+namespace mpiprep::io {
+class FileSystem;
+}
+
 namespace mpiprep::cache {
 
 inline constexpr std::string_view kDefaultCacheName = ".mpiprep-cache.h5";
@@ -225,7 +229,8 @@ struct Cache::Loaded {
 
 enum class CacheIo : std::uint8_t {
   kParallel,  // parallel HDF5 (MPI-IO, collective transfers) when the communicator is MPI
-  kSerial,    // rank 0 writes with the POSIX (sec2) driver: for filesystems where MPI-IO fails
+  kSerial,    // rank 0 builds the file in memory and writes it through io::FileSystem: for
+              // filesystems where MPI-IO fails, and whenever the communicator is not MPI
 };
 
 struct CommitOptions {
@@ -237,6 +242,12 @@ struct CommitOptions {
   std::chrono::milliseconds lock_wait{std::chrono::minutes(2)};
   // Merge rows committed by another job since this run loaded the cache (invariant 5).
   bool merge_concurrent = true;
+  // Where the serial path creates, writes and fsyncs the temp file, and where both paths
+  // rename it into place, fsync the directory and remove a failed temp file (nullptr:
+  // io::default_file_system()). Tests pass fault-injecting and power-loss wrappers.
+  io::FileSystem* fs = nullptr;
+  // The serial path writes the file image in pieces of this size.
+  std::size_t write_chunk_bytes = std::size_t{8} << 20;
 };
 
 struct CommitReport {
@@ -255,7 +266,9 @@ struct CommitReport {
 
 // Collective over comm. Writes rank 0's `cache` atomically to `path`: lock, merge with a newer
 // cache on disk, write a unique temp file in the same directory (parallel HDF5 or serial per
-// opts.io), fsync, re-open and verify, rename over `path`, fsync the directory. Other ranks
+// opts.io), fsync, re-open and verify, rename over `path`, fsync the directory. A failure
+// after the rename (the directory fsync) also throws: the new cache is then in place but may
+// not survive a power loss. Other ranks
 // pass any Cache (it is ignored). On success rank 0's cache holds the committed content and
 // generation; every rank returns the same report. Throws FatalError (exit code 2) on every rank
 // when the cache cannot be written (directory missing or read-only, lock not obtained, write

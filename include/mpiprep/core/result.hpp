@@ -35,6 +35,9 @@ ErrorKind error_kind_from_name(std::string_view name) noexcept;
 struct Error {
   ErrorKind kind = ErrorKind::kInternal;
   std::string message;
+  // The errno behind a system-call failure (set by io::errno_error), 0 otherwise: lets callers
+  // decide on retries and report causes without parsing the message. Not serialized.
+  int sys_errno = 0;
 
   [[nodiscard]] std::string to_string() const;
 };

@@ -1,6 +1,8 @@
 // All file access goes through FileSystem, so tests can count, fake and break it
 // (RocksDB-style stackable wrappers): Posix for real runs, Memory for unit tests, Counting to
 // prove a warm scan opens no file, FaultInjecting to simulate EIO and short reads.
+// Writing is limited to what an atomic publication needs (the cache commit): create a new file
+// exclusively, write it, fsync it, rename it over the target, fsync the directory, unlink.
 #pragma once
 
 #include <atomic>
@@ -46,6 +48,20 @@ struct DirEntry {
   EntryType type = EntryType::kUnknown;
 };
 
+// A new file being written (see FileSystem::create_exclusive). Not thread-safe.
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  // Writes all of `data` at `offset` (short writes are continued; a failure is an Error with
+  // sys_errno, e.g. ENOSPC).
+  [[nodiscard]] virtual Status write(std::uint64_t offset, std::span<const std::byte> data) = 0;
+  // fsync: the data written so far survives a power loss once this succeeds.
+  [[nodiscard]] virtual Status sync() = 0;
+  // Closes the file (also done by the destructor, which ignores errors).
+  [[nodiscard]] virtual Status close() = 0;
+  virtual const std::string& path() const = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -56,6 +72,18 @@ class FileSystem {
   // The same with entry types, which saves a directory walk one stat per regular file on
   // filesystems that report them. The default says kUnknown for every entry.
   virtual Result<std::vector<DirEntry>> list_dir_typed(const std::string& path);
+
+  // Writing (used by the cache commit). The defaults fail with kInternal "not supported", so
+  // read-only doubles (MemoryFileSystem, test fakes) need not implement them; Posix and the
+  // wrappers in this header do.
+  // Creates `path` (mode 0644 less umask), failing with EEXIST if it exists.
+  virtual Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path);
+  // rename(2): atomically replaces `to`. Durable only after sync_dir of its directory.
+  [[nodiscard]] virtual Status rename(const std::string& from, const std::string& to);
+  // fsync of a directory: creations, renames and unlinks in it survive a power loss. A
+  // filesystem that refuses fsync on directories (EINVAL) counts as success.
+  [[nodiscard]] virtual Status sync_dir(const std::string& dir);
+  [[nodiscard]] virtual Status unlink(const std::string& path);
 };
 
 // The real thing. EINTR is retried at once; other errors are returned (default_file_system()
@@ -66,6 +94,10 @@ class PosixFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override;
+  Status rename(const std::string& from, const std::string& to) override;
+  Status sync_dir(const std::string& dir) override;
+  Status unlink(const std::string& path) override;
 };
 
 // Files held in memory; paths are exact strings. For unit tests and the fuzzer.
@@ -101,6 +133,14 @@ class CountingFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
+    return base_.create_exclusive(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    return base_.rename(from, to);
+  }
+  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
+  Status unlink(const std::string& path) override { return base_.unlink(path); }
   IoCounters& counters() { return counters_; }
 
  private:
@@ -123,6 +163,18 @@ class FaultInjectingFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  // Write side: creates, writes, fsyncs, renames and directory fsyncs are counted (from 1),
+  // and the one numbered `n` fails with `err` (ENOSPC, EIO, ...) without reaching `base`.
+  // unlink is never failed (it is the cleanup) and close is not counted.
+  void fail_mutation(std::uint64_t n, int err);
+  [[nodiscard]] std::uint64_t mutations() const { return mutations_.load(); }
+  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override;
+  Status rename(const std::string& from, const std::string& to) override;
+  Status sync_dir(const std::string& dir) override;
+  Status unlink(const std::string& path) override { return base_.unlink(path); }
+  // Internal (used by the injected writable files): counts one mutation, returns the errno
+  // to fail it with, or 0.
+  int take_mutation_fault();
 
   struct Transient {
     std::string path;
@@ -139,6 +191,9 @@ class FaultInjectingFileSystem final : public FileSystem {
   std::vector<std::string> failing_;
   std::vector<Transient> transient_;
   std::atomic<std::uint64_t> injected_{0};
+  std::atomic<std::uint64_t> mutations_{0};
+  std::uint64_t fail_mutation_at_ = 0;
+  int fail_mutation_errno_ = 0;
 };
 
 // Retries transient errors (EINTR, EAGAIN, EIO, ESTALE: see is_transient) of open, stat and
@@ -160,6 +215,17 @@ class RetryingFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  // Writes are not retried: after a failed fsync the kernel may have dropped the dirty pages
+  // and marked them clean, so a second fsync can succeed without the data being on disk
+  // ("fsyncgate"). The commit instead fails and starts again from scratch next run.
+  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
+    return base_.create_exclusive(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    return base_.rename(from, to);
+  }
+  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
+  Status unlink(const std::string& path) override { return base_.unlink(path); }
   // Retries done so far (all operations, all threads).
   [[nodiscard]] std::uint64_t retries() const { return retries_->load(); }
 
@@ -170,16 +236,16 @@ class RetryingFileSystem final : public FileSystem {
       std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
-// True for an Error made by errno_error from a transient errno (EINTR, EAGAIN, EIO, ESTALE).
-// errno_error is the io layer's single choke point for system errors, so the kind plus the
-// strerror text identify the errno.
+// True for an Error made by errno_error from a transient errno (EINTR, EAGAIN, EIO, ESTALE):
+// errno_error is the io layer's single choke point for system errors and records the errno in
+// Error::sys_errno.
 [[nodiscard]] bool is_transient(const Error& e);
 
 // Process-wide default: Posix with transient errors retried (RetryingFileSystem); main may
 // wrap it in a CountingFileSystem and a LatencyFileSystem.
 FileSystem& default_file_system();
 
-// Turns an errno into an Error naming the operation and path.
+// Turns an errno into an Error naming the operation and path (sys_errno = err).
 Error errno_error(int err, const std::string& op, const std::string& path);
 
 // Absolute, lexically normalized path (no symlink resolution, no I/O).

@@ -48,6 +48,15 @@ class LatencyFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  // Writes are forwarded without delay (the emulation models metadata reads).
+  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
+    return base_.create_exclusive(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    return base_.rename(from, to);
+  }
+  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
+  Status unlink(const std::string& path) override { return base_.unlink(path); }
   [[nodiscard]] const LatencySpec& spec() const { return spec_; }
 
  private:
