@@ -18,6 +18,7 @@ packages=(
 # `--tests` (scripts/test.sh): also what only the test suite needs.
 if [[ ${1:-} == --tests ]]; then
   packages+=(chromium)                          # renders the report SVGs (screenshot test)
+  packages+=(clang libclang-rt-14-dev)          # fuzz smoke runs: clang, libFuzzer + sanitizers
 fi
 
 missing=()
