@@ -359,3 +359,38 @@ TEST(CorruptCache, ADirectoryInThePlaceOfTheCacheIsReported) {
 
 }  // namespace
 }  // namespace mpiprep::cache
+
+namespace mpiprep::cache {
+namespace {
+
+// cache_fuzzer's inputs kept as regressions (tests/cache/regressions/) and its seeds
+// (fuzz/corpus/cache/): each loads or is rejected with a reason, never crashes, and a loaded
+// one materializes every row.
+TEST(CacheFuzzRegressions, EveryKeptInputLoadsOrIsRejected) {
+  std::size_t inputs = 0, loaded = 0;
+  for (const char* dir : {MPIPREP_CACHE_REGRESSIONS_DIR, MPIPREP_CACHE_FUZZ_CORPUS_DIR}) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (!e.is_regular_file() || e.path().extension() == ".md") continue;
+      SCOPED_TRACE(e.path().string());
+      TempDir tmp;
+      const std::string path = tmp.file("cache.h5");
+      fs::copy_file(e.path(), path);
+      LoadOptions lo;
+      lo.move_aside = false;
+      lo.max_table_bytes = 64u << 20;
+      auto l = Cache::load(path, lo);
+      ++inputs;
+      if (l.report.status == LoadStatus::kLoaded) {
+        ++loaded;
+        for (const std::string& p : l.cache.paths()) EXPECT_TRUE(l.cache.get(p).has_value());
+      } else {
+        EXPECT_FALSE(l.report.reason.empty());
+      }
+    }
+  }
+  EXPECT_GE(inputs, 2u);
+  EXPECT_GE(loaded, 2u) << "the seeds are valid caches";
+}
+
+}  // namespace
+}  // namespace mpiprep::cache
