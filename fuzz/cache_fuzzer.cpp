@@ -267,9 +267,12 @@ void mutate_one(Tables& t, std::mt19937_64& rng) {
 
 extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
                                                std::size_t max_size, unsigned int seed) {
+  // MPIPREP_FUZZ_PLAIN=1: byte mutations only, as before the mutator (for comparisons).
+  static const bool plain = std::getenv("MPIPREP_FUZZ_PLAIN") != nullptr;
   std::mt19937_64 rng(seed);
   Decoded d;
-  if (rng() % 8 == 0 || !decode(data, size, d)) return LLVMFuzzerMutate(data, size, max_size);
+  if (plain || rng() % 8 == 0 || !decode(data, size, d))
+    return LLVMFuzzerMutate(data, size, max_size);
   const std::uint64_t stale = content_checksum(d.tables, d.format_version, d.generation);
   const int rounds = 1 + static_cast<int>(rng() % 3);
   for (int r = 0; r < rounds; ++r) {
@@ -293,6 +296,7 @@ extern "C" std::size_t LLVMFuzzerCustomCrossOver(const std::uint8_t* data1, std:
                                                  const std::uint8_t* data2, std::size_t size2,
                                                  std::uint8_t* out, std::size_t max_out_size,
                                                  unsigned int seed) {
+  if (std::getenv("MPIPREP_FUZZ_PLAIN") != nullptr) return 0;
   std::mt19937_64 rng(seed);
   Decoded a, b;
   if (!decode(data1, size1, a) || !decode(data2, size2, b)) return 0;
