@@ -311,7 +311,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   std::optional<cache::Cache> store;
   std::vector<schedule::WorkItem> items;
   std::vector<std::size_t> item_spec;             // items[i] is files.files[item_spec[i]]
-  std::unordered_map<std::string, FileMeta> metas;  // path -> final FileMeta (rank 0)
+  // Final FileMeta of files.files[i] (rank 0), by index: no per-file path copy or hash node.
+  std::vector<std::optional<FileMeta>> metas;
   std::size_t pruned = 0;
   std::optional<Error> cache_fatal;
   if (root) {
@@ -355,14 +356,14 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     std::vector<std::size_t> key_spec;
     keys.reserve(surveyed.size());
     key_spec.reserve(surveyed.size());
-    metas.reserve(surveyed.size());
+    metas.resize(surveyed.size());  // surveyed[i] is files.files[i] (survey keeps input order)
     for (std::size_t i = 0; i < surveyed.size(); ++i) {
-      const auto& e = surveyed[i];
+      auto& e = surveyed[i];
       if (!e.ok || !e.stat.is_regular) {
-        metas.emplace(e.path, stat_failure(e));
+        metas[i] = stat_failure(e);
         continue;
       }
-      keys.push_back({e.path, e.stat.size, e.stat.mtime_ns});
+      keys.push_back({std::move(e.path), e.stat.size, e.stat.mtime_ns});
       key_spec.push_back(i);
     }
     std::vector<cache::Verdict> verdicts(keys.size(), cache::Verdict::kMissNew);
@@ -388,7 +389,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
         auto hit = store->lookup_brief(keys[k].path, keys[k].size, keys[k].mtime_ns,
                                        options_hash, keep, &want);
         if (hit) {
-          metas.emplace(keys[k].path, std::move(*hit));
+          metas[key_spec[k]] = std::move(*hit);
           ++out.hits;
           continue;
         }
@@ -558,7 +559,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (not_run[i]) continue;
       if (results[i].path.empty()) results[i].path = items[i].path;
-      metas[items[i].path] = std::move(results[i]);
+      metas[item_spec[i]] = std::move(results[i]);
     }
   }
   {
@@ -618,12 +619,29 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     so.step_size = opt.step_size;
     so.align_clusters = opt.align_clusters;
     std::string fileset_text;
+    // The output walks datasets in order, and a dataset's files are in files.files order:
+    // guess the index after the previous one (checked by path), falling back to a path index
+    // built on the first miss (several datasets interleaved).
+    std::size_t next = 0;
+    std::unordered_map<std::string_view, std::size_t> by_path;
+    auto meta_lookup = [&](const fileset::FileSpec& s) -> const FileMeta* {
+      std::size_t i = next;
+      if (i >= files.files.size() || files.files[i].path != s.path) {
+        if (by_path.empty()) {
+          by_path.reserve(files.files.size());
+          for (std::size_t j = 0; j < files.files.size(); ++j)
+            by_path.emplace(files.files[j].path, j);
+        }
+        auto it = by_path.find(s.path);
+        if (it == by_path.end()) return nullptr;
+        i = it->second;
+      }
+      next = i + 1;
+      return i < metas.size() && metas[i] ? &*metas[i] : nullptr;
+    };
     pre = output::render_preprocessed(
         files,
-        [&metas](const fileset::FileSpec& s) -> const FileMeta* {
-          auto it = metas.find(s.path);
-          return it == metas.end() ? nullptr : &it->second;
-        },
+        [&](const fileset::FileSpec& s) -> const FileMeta* { return meta_lookup(s); },
         so, fileset_text);
     for (const auto& w : pre.warnings) log::warn(kLog, w);
     for (const auto& f : pre.failures)
@@ -649,9 +667,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   if (root && interrupted > 0) {
     // No outputs, so no failures list: count what did fail among the files that ran (and
     // those the survey could not stat); the files that never started are not failures.
-    for (const auto& [path, m] : metas)
-      if (!m.ok()) {
-        ++failed_by_kind[std::string(error_kind_name(m.error_kind))];
+    for (const auto& m : metas)
+      if (m && !m->ok()) {
+        ++failed_by_kind[std::string(error_kind_name(m->error_kind))];
         ++out.failed;
       }
     out.files = static_cast<std::int64_t>(files.files.size());

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace mpiprep::fileset {
@@ -80,13 +81,20 @@ bool starts_like_json_object(io::FileSystem& fs, const std::string& path) {
 // Accumulates datasets in order of first appearance and removes duplicate paths.
 class Builder {
  public:
+  Builder() : seen_(0, PathHash{&fs_.files}, PathEq{&fs_.files}) {}
+  Builder(const Builder&) = delete;  // seen_ points into fs_
+  Builder& operator=(const Builder&) = delete;
+
   Dataset& dataset(const std::string& name) {
+    // Files come dataset by dataset: skip the hash lookup while the name repeats.
+    if (last_ < fs_.datasets.size() && fs_.datasets[last_].name == name) return fs_.datasets[last_];
     auto [it, inserted] = index_.try_emplace(name, fs_.datasets.size());
     if (inserted) {
       Dataset d;
       d.name = name;
       fs_.datasets.push_back(std::move(d));
     }
+    last_ = it->second;
     return fs_.datasets[it->second];
   }
 
@@ -104,20 +112,23 @@ class Builder {
   void add(const std::string& dataset_name, std::string abs_path,
            std::optional<std::string> object_path) {
     Dataset& d = dataset(dataset_name);  // a dataset exists even if all its files are dups
-    auto [it, inserted] = seen_.try_emplace(abs_path, Seen{dataset_name, kNoDuplicate});
+    // Append first, then index it: one hash of the path, and the set holds indices, not copies.
+    fs_.files.push_back(FileSpec{dataset_name, std::move(abs_path), std::move(object_path)});
+    auto [it, inserted] = seen_.insert(fs_.files.size() - 1);
     if (!inserted) {
-      Seen& s = it->second;
-      if (s.duplicate == kNoDuplicate) {
-        s.duplicate = fs_.duplicates.size();
-        fs_.duplicates.push_back(Duplicate{abs_path, s.first_dataset, dataset_name, 2});
+      FileSpec dup = std::move(fs_.files.back());
+      fs_.files.pop_back();
+      const std::size_t first = *it;
+      auto [dit, new_dup] = dups_.try_emplace(first, fs_.duplicates.size());
+      if (new_dup) {
+        fs_.duplicates.push_back(
+            Duplicate{std::move(dup.path), fs_.files[first].dataset, dataset_name, 2});
       } else {
-        ++fs_.duplicates[s.duplicate].occurrences;
+        ++fs_.duplicates[dit->second].occurrences;
       }
       return;
     }
-    FileSpec spec{dataset_name, std::move(abs_path), std::move(object_path)};
-    d.files.push_back(spec);
-    fs_.files.push_back(std::move(spec));
+    d.files.push_back(fs_.files.back());
   }
 
   void reject(const std::string& dataset_name, std::string entry, Error error) {
@@ -154,14 +165,24 @@ class Builder {
   Fileset take() && { return std::move(fs_); }
 
  private:
-  static constexpr std::size_t kNoDuplicate = static_cast<std::size_t>(-1);
-  struct Seen {
-    std::string first_dataset;
-    std::size_t duplicate;
+  // The set of paths seen, as indices into fs_.files (hashed and compared by path).
+  struct PathHash {
+    const std::vector<FileSpec>* files;
+    std::size_t operator()(std::size_t i) const {
+      return std::hash<std::string_view>{}((*files)[i].path);
+    }
+  };
+  struct PathEq {
+    const std::vector<FileSpec>* files;
+    bool operator()(std::size_t a, std::size_t b) const {
+      return (*files)[a].path == (*files)[b].path;
+    }
   };
   Fileset fs_;
   std::unordered_map<std::string, std::size_t> index_;
-  std::unordered_map<std::string, Seen> seen_;
+  std::size_t last_ = static_cast<std::size_t>(-1);
+  std::unordered_set<std::size_t, PathHash, PathEq> seen_;
+  std::unordered_map<std::size_t, std::size_t> dups_;  // fs_.files index -> fs_.duplicates index
 };
 
 Error json_error(std::string_view source, const std::string& why) {
