@@ -131,6 +131,20 @@ class Builder {
     d.files.push_back(fs_.files.back());
   }
 
+  // Room for `n` more files (a directory walk knows its count): no rehash or regrowth.
+  void reserve(const std::string& dataset_name, std::size_t n) {
+    // Geometric, so many directory inputs do not reallocate once each.
+    auto grow = [n](auto& v) {
+      if (v.capacity() < v.size() + n) v.reserve(std::max(v.size() + n, 2 * v.capacity()));
+    };
+    grow(dataset(dataset_name).files);
+    grow(fs_.files);
+    if (seen_reserved_ < seen_.size() + n) {
+      seen_reserved_ = std::max(seen_.size() + n, 2 * seen_reserved_);
+      seen_.reserve(seen_reserved_);
+    }
+  }
+
   void reject(const std::string& dataset_name, std::string entry, Error error) {
     dataset(dataset_name);
     fs_.rejected.push_back(Rejected{dataset_name, std::move(entry), std::move(error)});
@@ -182,6 +196,7 @@ class Builder {
   std::unordered_map<std::string, std::size_t> index_;
   std::size_t last_ = static_cast<std::size_t>(-1);
   std::unordered_set<std::size_t, PathHash, PathEq> seen_;
+  std::size_t seen_reserved_ = 0;
   std::unordered_map<std::size_t, std::size_t> dups_;  // fs_.files index -> fs_.duplicates index
 };
 
@@ -365,6 +380,7 @@ Status add_directory(Builder& b, io::FileSystem& fs, const std::string& dir,
     b.warn("directory " + dir + ": no files" +
            (options.glob.empty() ? std::string() : " matching '" + options.glob + "'"));
   }
+  b.reserve(dataset, found.size());
   for (auto& f : found) b.add(dataset, std::move(f), std::nullopt);
   return {};
 }
