@@ -21,6 +21,7 @@
 // (the compressed file, smaller than the tables it is built from, which are in memory anyway).
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -111,6 +112,7 @@ void put_report(Writer& w, const CommitReport& r) {
   w.u64(r.objects);
   w.u64(r.schemas);
   w.u64(r.parallel ? 1 : 0);
+  w.u64(r.low_space ? 1 : 0);
   w.u64(r.merged ? 1 : 0);
   w.u64(r.merged_rows);
   w.str(r.merge_note);
@@ -128,6 +130,7 @@ CommitReport get_report(Reader& rd) {
   r.objects = static_cast<std::size_t>(rd.u64());
   r.schemas = static_cast<std::size_t>(rd.u64());
   r.parallel = rd.u64() != 0;
+  r.low_space = rd.u64() != 0;
   r.merged = rd.u64() != 0;
   r.merged_rows = static_cast<std::size_t>(rd.u64());
   r.merge_note = rd.str();
@@ -307,6 +310,19 @@ Plan prepare(Cache::Impl& im, const std::string& path, const CommitOptions& opts
                      posix::utc_iso(posix::now_unix()),
                      rep.checksum};
   wp.compress = opts.compress;
+
+  // A write error inside parallel HDF5 is not collective: the rank that gets ENOSPC leaves a
+  // metadata flush while the others enter the next collective, and the job hangs (seen with a
+  // nearly full tmpfs). The serial path fails cleanly on ENOSPC (its writes go through the io
+  // layer), so when the directory has less free space than an upper bound of the file (8
+  // bytes per element, uncompressed, plus 1 MiB), the commit takes the serial path.
+  std::uint64_t elements = 0;
+  for (auto n : wp.sizes) elements += n;
+  struct statvfs sv {};
+  if (opts.io == CacheIo::kParallel && ::statvfs(dir.c_str(), &sv) == 0) {
+    const auto avail = static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize;
+    rep.low_space = avail < elements * 8 + (std::uint64_t{1} << 20);
+  }
   return plan;
 }
 
@@ -352,7 +368,7 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
                     const CommitOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   const bool root = comm.rank() == 0;
-  const bool parallel = opts.io == CacheIo::kParallel && comm.mpi_comm_handle() != nullptr;
+  bool parallel = opts.io == CacheIo::kParallel && comm.mpi_comm_handle() != nullptr;
   // Only ranks that call HDF5 touch its (process-global, unsynchronized) error settings: with
   // an in-process communicator the other ranks are threads of the same process.
   std::optional<h5::ErrorSilencer> quiet;
@@ -379,6 +395,10 @@ CommitReport commit(comm::Communicator& comm, Cache& cache, const std::string& p
   if (!plan.ok) {
     lock.release();
     throw FatalError(plan.error);
+  }
+  if (plan.report.low_space) {
+    if (parallel && !root) quiet.reset();  // only ranks that call HDF5 touch its error settings
+    parallel = false;             // decided by rank 0, the same on every rank
   }
 
   // Write the temp file.

@@ -588,7 +588,9 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       log::info(kLog, fmt::format("cache committed: generation {}, {} files, {} schemas, {} bytes "
                                   "({}{}) in {:.3f} s",
                                   cr.generation, cr.files, cr.schemas, cr.file_bytes,
-                                  cr.parallel ? "parallel HDF5" : "serial HDF5",
+                                  cr.parallel    ? "parallel HDF5"
+                                  : cr.low_space ? "serial HDF5: too little free space for a parallel write"
+                                                 : "serial HDF5",
                                   cr.merged ? fmt::format(", merged {} rows of a concurrent run",
                                                           cr.merged_rows)
                                             : "",

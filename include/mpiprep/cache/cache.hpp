@@ -257,6 +257,7 @@ struct CommitReport {
   std::uint64_t file_bytes = 0;
   std::size_t files = 0, objects = 0, schemas = 0;
   bool parallel = false;        // written with MPI-IO
+  bool low_space = false;       // parallel asked for, serial used: too little free space
   bool merged = false;          // a newer cache on disk was merged in
   std::size_t merged_rows = 0;  // rows taken from it
   std::string merge_note;       // e.g. the on-disk cache was corrupt and moved aside
