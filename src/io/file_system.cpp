@@ -438,14 +438,6 @@ Result<std::unique_ptr<RandomAccessFile>> CountingFileSystem::open(const std::st
       std::make_unique<CountingFile>(std::move(f).value(), counters_));
 }
 
-Result<std::vector<std::string>> CountingFileSystem::list_dir(const std::string& path) {
-  return base_.list_dir(path);
-}
-
-Result<std::vector<DirEntry>> CountingFileSystem::list_dir_typed(const std::string& path) {
-  return base_.list_dir_typed(path);
-}
-
 // ---- Fault injecting -----------------------------------------------------------------------
 
 void FaultInjectingFileSystem::fail_reads(const std::string& path) {
@@ -471,8 +463,6 @@ int FaultInjectingFileSystem::take_fault(const std::string& path, Op op) {
   return 0;
 }
 
-Result<FileStat> FaultInjectingFileSystem::stat(const std::string& path) { return base_.stat(path); }
-
 Result<std::unique_ptr<RandomAccessFile>> FaultInjectingFileSystem::open(const std::string& path) {
   if (int err = take_fault(path, Op::kOpen); err != 0) return errno_error(err, "open", path);
   auto f = base_.open(path);
@@ -489,14 +479,6 @@ Result<std::unique_ptr<RandomAccessFile>> FaultInjectingFileSystem::open(const s
     return std::unique_ptr<RandomAccessFile>(
         std::make_unique<TransientFaultFile>(std::move(f).value(), *this));
   return f;
-}
-
-Result<std::vector<std::string>> FaultInjectingFileSystem::list_dir(const std::string& path) {
-  return base_.list_dir(path);
-}
-
-Result<std::vector<DirEntry>> FaultInjectingFileSystem::list_dir_typed(const std::string& path) {
-  return base_.list_dir_typed(path);
 }
 
 void FaultInjectingFileSystem::fail_mutation(std::uint64_t n, int err) {

@@ -141,8 +141,6 @@ Result<LatencySpec> parse_latency_spec(std::string_view text) {
   return spec;
 }
 
-Result<FileStat> LatencyFileSystem::stat(const std::string& path) { return base_.stat(path); }
-
 Result<std::unique_ptr<RandomAccessFile>> LatencyFileSystem::open(const std::string& path) {
   const double factor = spec_.factor_for(path);
   sleep_for(spec_.open_s * factor);
@@ -151,14 +149,6 @@ Result<std::unique_ptr<RandomAccessFile>> LatencyFileSystem::open(const std::str
   if (spec_.read_s <= 0) return f;
   return std::unique_ptr<RandomAccessFile>(
       std::make_unique<LatencyFile>(std::move(f).value(), spec_.read_s * factor));
-}
-
-Result<std::vector<std::string>> LatencyFileSystem::list_dir(const std::string& path) {
-  return base_.list_dir(path);
-}
-
-Result<std::vector<DirEntry>> LatencyFileSystem::list_dir_typed(const std::string& path) {
-  return base_.list_dir_typed(path);
 }
 
 }  // namespace mpiprep::io

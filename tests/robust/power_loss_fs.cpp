@@ -58,7 +58,7 @@ const char* crash_name(PowerLossFileSystem::Crash c) {
 }
 
 PowerLossFileSystem::PowerLossFileSystem(io::FileSystem& base, std::string dir)
-    : base_(base), dir_(std::move(dir)) {
+    : io::ForwardingFileSystem(base), dir_(std::move(dir)) {
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir_))
     if (e.is_regular_file()) names.push_back(e.path().filename());

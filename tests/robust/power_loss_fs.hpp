@@ -22,7 +22,7 @@
 
 namespace mpiprep::testing {
 
-class PowerLossFileSystem final : public io::FileSystem {
+class PowerLossFileSystem final : public io::ForwardingFileSystem {
  public:
   enum class Crash { kPowerLoss, kNamesAhead, kProcess };
 
@@ -30,13 +30,7 @@ class PowerLossFileSystem final : public io::FileSystem {
   // durable starting state.
   PowerLossFileSystem(io::FileSystem& base, std::string dir);
 
-  Result<io::FileStat> stat(const std::string& path) override { return base_.stat(path); }
-  Result<std::unique_ptr<io::RandomAccessFile>> open(const std::string& path) override {
-    return base_.open(path);
-  }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override {
-    return base_.list_dir(path);
-  }
+  // Reads go straight to `base`; the write side is recorded.
   Result<std::unique_ptr<io::WritableFile>> create_exclusive(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status sync_dir(const std::string& dir) override;
@@ -66,7 +60,6 @@ class PowerLossFileSystem final : public io::FileSystem {
   // The name of `path` in the tracked directory, or "" if it is elsewhere.
   [[nodiscard]] std::string tracked_name(const std::string& path) const;
 
-  io::FileSystem& base_;
   const std::string dir_;
   std::vector<std::pair<std::string, std::vector<std::byte>>> initial_;
   mutable std::mutex mu_;

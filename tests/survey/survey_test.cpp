@@ -13,9 +13,9 @@ namespace {
 
 // Counts stats per path, so "each path statted exactly once in total" is checked per path,
 // not just as a total.
-class PerPathCountingFs final : public io::FileSystem {
+class PerPathCountingFs final : public io::ForwardingFileSystem {
  public:
-  explicit PerPathCountingFs(io::FileSystem& base) : base_(base) {}
+  explicit PerPathCountingFs(io::FileSystem& base) : io::ForwardingFileSystem(base) {}
   Result<io::FileStat> stat(const std::string& path) override {
     {
       std::lock_guard lock(mu_);
@@ -23,19 +23,12 @@ class PerPathCountingFs final : public io::FileSystem {
     }
     return base_.stat(path);
   }
-  Result<std::unique_ptr<io::RandomAccessFile>> open(const std::string& path) override {
-    return base_.open(path);
-  }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override {
-    return base_.list_dir(path);
-  }
   std::map<std::string, int> counts() {
     std::lock_guard lock(mu_);
     return counts_;
   }
 
  private:
-  io::FileSystem& base_;
   std::mutex mu_;
   std::map<std::string, int> counts_;
 };

@@ -86,6 +86,34 @@ class FileSystem {
   [[nodiscard]] virtual Status unlink(const std::string& path);
 };
 
+// Base of the stackable wrappers: forwards every operation to `base`, so a wrapper overrides
+// only the operations it changes (and a new FileSystem operation is forwarded by all of them).
+class ForwardingFileSystem : public FileSystem {
+ public:
+  explicit ForwardingFileSystem(FileSystem& base) : base_(base) {}
+  Result<FileStat> stat(const std::string& path) override { return base_.stat(path); }
+  Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override {
+    return base_.open(path);
+  }
+  Result<std::vector<std::string>> list_dir(const std::string& path) override {
+    return base_.list_dir(path);
+  }
+  Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override {
+    return base_.list_dir_typed(path);
+  }
+  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
+    return base_.create_exclusive(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    return base_.rename(from, to);
+  }
+  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
+  Status unlink(const std::string& path) override { return base_.unlink(path); }
+
+ protected:
+  FileSystem& base_;
+};
+
 // The real thing. EINTR is retried at once; other errors are returned (default_file_system()
 // wraps it in a RetryingFileSystem for the transient ones).
 class PosixFileSystem final : public FileSystem {
@@ -126,43 +154,29 @@ struct IoCounters {
 };
 
 // Counts stats, opens, reads and bytes; forwards everything to `base`.
-class CountingFileSystem final : public FileSystem {
+class CountingFileSystem final : public ForwardingFileSystem {
  public:
-  explicit CountingFileSystem(FileSystem& base) : base_(base) {}
+  explicit CountingFileSystem(FileSystem& base) : ForwardingFileSystem(base) {}
   Result<FileStat> stat(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
-  Result<std::vector<std::string>> list_dir(const std::string& path) override;
-  Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
-  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
-    return base_.create_exclusive(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override {
-    return base_.rename(from, to);
-  }
-  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
-  Status unlink(const std::string& path) override { return base_.unlink(path); }
   IoCounters& counters() { return counters_; }
 
  private:
-  FileSystem& base_;
   IoCounters counters_;
 };
 
 // Fails chosen operations: paths whose reads always return EIO, or whose opens/reads fail
 // with a given errno a number of times before they succeed (transient errors). Thread-safe.
-class FaultInjectingFileSystem final : public FileSystem {
+class FaultInjectingFileSystem final : public ForwardingFileSystem {
  public:
   enum class Op { kOpen, kRead };
-  explicit FaultInjectingFileSystem(FileSystem& base) : base_(base) {}
+  explicit FaultInjectingFileSystem(FileSystem& base) : ForwardingFileSystem(base) {}
   void fail_reads(const std::string& path);
   // The next `times` opens (or preads) of `path` fail with `err` (e.g. ESTALE), then pass.
   void fail_transient(const std::string& path, Op op, int err, int times);
   // Faults injected so far by fail_transient.
   [[nodiscard]] std::uint64_t injected() const { return injected_.load(); }
-  Result<FileStat> stat(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
-  Result<std::vector<std::string>> list_dir(const std::string& path) override;
-  Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
   // Write side: creates, writes, fsyncs, renames and directory fsyncs are counted (from 1),
   // and the one numbered `n` fails with `err` (ENOSPC, EIO, ...) without reaching `base`.
   // unlink is never failed (it is the cleanup) and close is not counted.
@@ -171,7 +185,6 @@ class FaultInjectingFileSystem final : public FileSystem {
   Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status sync_dir(const std::string& dir) override;
-  Status unlink(const std::string& path) override { return base_.unlink(path); }
   // Internal (used by the injected writable files): counts one mutation, returns the errno
   // to fail it with, or 0.
   int take_mutation_fault();
@@ -186,7 +199,6 @@ class FaultInjectingFileSystem final : public FileSystem {
   int take_fault(const std::string& path, Op op);
 
  private:
-  FileSystem& base_;
   std::mutex mu_;
   std::vector<std::string> failing_;
   std::vector<Transient> transient_;
@@ -207,30 +219,22 @@ struct RetryPolicy {
   double max_backoff_s = 0.1;
 };
 
-class RetryingFileSystem final : public FileSystem {
+class RetryingFileSystem final : public ForwardingFileSystem {
  public:
   explicit RetryingFileSystem(FileSystem& base, RetryPolicy policy = {})
-      : base_(base), policy_(policy) {}
+      : ForwardingFileSystem(base), policy_(policy) {}
   Result<FileStat> stat(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
   // Writes are not retried: after a failed fsync the kernel may have dropped the dirty pages
   // and marked them clean, so a second fsync can succeed without the data being on disk
-  // ("fsyncgate"). The commit instead fails and starts again from scratch next run.
-  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
-    return base_.create_exclusive(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override {
-    return base_.rename(from, to);
-  }
-  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
-  Status unlink(const std::string& path) override { return base_.unlink(path); }
+  // ("fsyncgate"). The commit instead fails and starts again from scratch next run, so the
+  // write operations are forwarded as they are.
   // Retries done so far (all operations, all threads).
   [[nodiscard]] std::uint64_t retries() const { return retries_->load(); }
 
  private:
-  FileSystem& base_;
   const RetryPolicy policy_;
   std::shared_ptr<std::atomic<std::uint64_t>> retries_ =
       std::make_shared<std::atomic<std::uint64_t>>(0);

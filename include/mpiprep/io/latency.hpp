@@ -41,26 +41,15 @@ struct LatencySpec {
 
 // Sleeps spec.open_s * factor before each open and spec.read_s * factor before each pread of
 // a file (factor from spec.slow for the path), then forwards to `base`. Thread-safe.
-class LatencyFileSystem final : public FileSystem {
+// Everything else (stat, listing, writes) is forwarded without delay.
+class LatencyFileSystem final : public ForwardingFileSystem {
  public:
-  LatencyFileSystem(FileSystem& base, LatencySpec spec) : base_(base), spec_(std::move(spec)) {}
-  Result<FileStat> stat(const std::string& path) override;
+  LatencyFileSystem(FileSystem& base, LatencySpec spec)
+      : ForwardingFileSystem(base), spec_(std::move(spec)) {}
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
-  Result<std::vector<std::string>> list_dir(const std::string& path) override;
-  Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
-  // Writes are forwarded without delay (the emulation models metadata reads).
-  Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
-    return base_.create_exclusive(path);
-  }
-  Status rename(const std::string& from, const std::string& to) override {
-    return base_.rename(from, to);
-  }
-  Status sync_dir(const std::string& dir) override { return base_.sync_dir(dir); }
-  Status unlink(const std::string& path) override { return base_.unlink(path); }
   [[nodiscard]] const LatencySpec& spec() const { return spec_; }
 
  private:
-  FileSystem& base_;
   const LatencySpec spec_;
 };
 
