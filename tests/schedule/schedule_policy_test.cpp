@@ -12,14 +12,17 @@
 
 #include "mpiprep/comm/communicator.hpp"
 #include "mpiprep/schedule/schedule.hpp"
+#include "schedule_test_support.hpp"
 
 namespace mpiprep::schedule {
 namespace {
 
+using testing::index_of;
+using testing::ok_meta;
+using testing::run;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::size_t index_of(const WorkItem& w) { return std::stoul(w.path.substr(3)); }
 
 std::vector<WorkItem> make_items(std::size_t n) {
   std::vector<WorkItem> items;
@@ -27,29 +30,6 @@ std::vector<WorkItem> make_items(std::size_t n) {
     items.push_back(WorkItem{"/t/" + std::to_string(i), static_cast<std::int64_t>(1000 + i), 0,
                              FileFormat::kRoot});
   return items;
-}
-
-FileMeta ok_meta(const WorkItem& w) {
-  FileMeta m;
-  m.path = w.path;
-  m.size = w.size;
-  m.format = w.hint;
-  return m;
-}
-
-std::vector<FileMeta> run(int ranks, const std::vector<WorkItem>& items, const ExtractFn& fn,
-                          const ScheduleOptions& opt, ScheduleStats* stats = nullptr) {
-  std::vector<FileMeta> out;
-  comm::run_in_threads(ranks, [&](comm::Communicator& comm) {
-    ScheduleStats local;
-    const std::vector<WorkItem> none;
-    auto r = run_schedule(comm, comm.rank() == 0 ? items : none, fn, opt, &local);
-    if (comm.rank() == 0) {
-      out = std::move(r);
-      if (stats != nullptr) *stats = std::move(local);
-    }
-  });
-  return out;
 }
 
 // ---- fit -----------------------------------------------------------------------------------

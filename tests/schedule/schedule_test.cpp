@@ -15,9 +15,14 @@
 #include "mpiprep/journal/journal.hpp"
 #include "mpiprep/journal/serialization.hpp"
 #include "mpiprep/schedule/protocol.hpp"
+#include "schedule_test_support.hpp"
 
 namespace mpiprep::schedule {
 namespace {
+
+using testing::index_of;
+using testing::ok_meta;
+using testing::run;
 
 using namespace std::chrono_literals;
 
@@ -35,44 +40,12 @@ std::vector<WorkItem> make_items(std::size_t n, std::int64_t size_step = 1 << 20
   return items;
 }
 
-std::size_t index_of(const WorkItem& w) { return std::stoul(w.path.substr(3)); }
-
 // Per-item call counters owned by the ExtractFn (shared_ptr captured by value).
 struct Counters {
   explicit Counters(std::size_t n) : calls(n) {}
   std::vector<std::atomic<int>> calls;
   std::atomic<int> started{0};
 };
-
-FileMeta ok_meta(const WorkItem& w) {
-  FileMeta m;
-  m.path = w.path;
-  m.size = w.size;
-  m.mtime_ns = w.mtime_ns;
-  m.format = w.hint;
-  m.uuid = "uuid-" + w.path;
-  m.bytes_read = 100;
-  return m;
-}
-
-// Runs run_schedule on `ranks` threads; returns rank 0's results and stats.
-std::vector<FileMeta> run(int ranks, const std::vector<WorkItem>& items, const ExtractFn& fn,
-                          const ScheduleOptions& opt, ScheduleStats* stats = nullptr) {
-  std::vector<FileMeta> out;
-  comm::run_in_threads(ranks, [&](comm::Communicator& comm) {
-    ScheduleStats local;
-    const std::vector<WorkItem> none;
-    auto r = run_schedule(comm, comm.rank() == 0 ? items : none, fn, opt, &local);
-    if (comm.rank() == 0) {
-      out = std::move(r);
-      if (stats != nullptr) *stats = std::move(local);
-    } else {
-      EXPECT_TRUE(r.empty());
-      EXPECT_EQ(local.ranks.size(), 1u);
-    }
-  });
-  return out;
-}
 
 // ---- cost model and protocol ---------------------------------------------------------------
 
