@@ -235,17 +235,31 @@ class ObjectStream {
       if (classes_.empty() || classes_.back().first < key) classes_.emplace_back(key, t.cls);
     } else {
       const std::uint32_t ref = tag & ~kClassMask;
-      auto it = std::lower_bound(classes_.begin(), classes_.end(), ref,
-                                 [](const auto& p, std::uint32_t k) { return p.first < k; });
-      if (it == classes_.end() || it->first != ref) [[unlikely]] {
-        unknown_class_tag(ref);
-        return t;
+      ClassSlot& slot = class_cache_[class_slot(ref)];
+      if (slot.ref == ref) [[likely]] {
+        t.cls = slot.cls;
+      } else {
+        t.cls = find_class(ref);
+        if (!c_.ok()) return t;
       }
-      t.cls = it->second;
     }
     t.kind = ObjectTag::kNew;
     return t;
   }
+
+  // A class tag reference not in the cache: binary search, then cached. Entries of classes_
+  // are never removed or changed, so a cached (ref, class) pair stays true.
+  [[gnu::noinline]] std::string_view find_class(std::uint32_t ref) {
+    auto it = std::lower_bound(classes_.begin(), classes_.end(), ref,
+                               [](const auto& p, std::uint32_t k) { return p.first < k; });
+    if (it == classes_.end() || it->first != ref) [[unlikely]] {
+      unknown_class_tag(ref);
+      return {};
+    }
+    class_cache_[class_slot(ref)] = {ref, it->second};
+    return it->second;
+  }
+  static std::size_t class_slot(std::uint32_t ref) { return (ref ^ (ref >> 4) ^ (ref >> 8)) & (kClassSlots - 1); }
 
   // Moves past an object found by object_tag() (no-op for null and plain references).
   [[gnu::always_inline]] void skip_object(const ObjectTag& t) {
@@ -274,6 +288,16 @@ class ObjectStream {
   // Class tags met so far, keyed by offset from the key start + kMapOffset. Offsets only grow
   // while decoding, so a sorted vector with binary search does.
   std::vector<std::pair<std::uint32_t, std::string_view>> classes_;
+  // Class tag references resolved so far, direct-mapped: a tree's branches and leaves refer to
+  // a handful of classes over and over. A reference has its top bit clear, so kNoClass marks
+  // an empty slot.
+  static constexpr std::uint32_t kNoClass = 0xFFFFFFFF;
+  struct ClassSlot {
+    std::uint32_t ref = kNoClass;
+    std::string_view cls;
+  };
+  static constexpr std::size_t kClassSlots = 16;
+  ClassSlot class_cache_[kClassSlots] = {};
 };
 
 }  // namespace mpiprep::extract::root

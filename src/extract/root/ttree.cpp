@@ -94,11 +94,15 @@ class TreeParser : private ObjectStream {
     if (objects_.empty() || objects_.back().tag < key) objects_.push_back({key, is_branch, index});
   }
 
-  const ObjectRef* find_object(std::uint32_t ref) const {
+  // The last object found is kept aside: the leaves of a collection (NanoAOD's Jet_*) all
+  // refer to the same counter leaf. (A reference is never 0, the empty cache's tag.)
+  const ObjectRef* find_object(std::uint32_t ref) {
+    if (found_.tag == ref) return &found_;
     auto it = std::lower_bound(objects_.begin(), objects_.end(), ref,
                                [](const ObjectRef& o, std::uint32_t k) { return o.tag < k; });
     if (it == objects_.end() || it->tag != ref) return nullptr;
-    return &*it;
+    found_ = *it;
+    return &found_;
   }
 
   // --- StreamerInfo-driven decoding ------------------------------------------------------
@@ -474,12 +478,15 @@ class TreeParser : private ObjectStream {
     VersionHeader h;
     const std::size_t n = obj_array_header(h);
     if (depth == 0 && c_.ok()) {
-      // The top-level count is a good first guess for the whole tree (NanoAOD: all of it).
-      t_.branches.reserve(n);
-      state_.reserve(n);
-      t_.leaves.reserve(n);
-      objects_.reserve(2 * n);
-      t_.entry_offsets_pool.reserve(2 * n);
+      // A first guess for the whole tree: the top-level count (NanoAOD: all of it), or for
+      // split objects (a few top-level branches, many below) one branch per 512 bytes of
+      // record (a branch with its leaf takes 300 to 600).
+      const std::size_t guess = std::max(n, c_.size() / 512);
+      t_.branches.reserve(guess);
+      state_.reserve(guess);
+      t_.leaves.reserve(guess);
+      objects_.reserve(2 * guess);
+      t_.entry_offsets_pool.reserve(2 * guess);
     }
     // Elements collect on a shared stack (nested arrays push and pop above them), then move
     // to the pool as one contiguous slice: no allocation per array.
@@ -613,75 +620,101 @@ class TreeParser : private ObjectStream {
     }
   };
 
-  // Decodes a plain TBranch whose object tag has just been read; false (nothing changed) when
-  // it is not one.
-  bool plain_branch(const ObjectTag& tag, int depth) {
+  // Sizes of everything a branch decoding appends to, to undo it.
+  struct Marks {
+    std::size_t branches, state, objects, leaves, leaf_index, child_index, offsets;
+  };
+  [[gnu::always_inline]] Marks marks() const {
+    return {t_.branches.size(), state_.size(),          objects_.size(),  t_.leaves.size(),
+            t_.leaf_index.size(), t_.child_index.size(), t_.entry_offsets_pool.size()};
+  }
+  [[gnu::cold, gnu::noinline]] void rollback(const Marks& m) {
+    t_.branches.resize(m.branches);
+    state_.resize(m.state);
+    objects_.resize(m.objects);
+    t_.leaves.resize(m.leaves);
+    t_.leaf_index.resize(m.leaf_index);
+    t_.child_index.resize(m.child_index);
+    t_.entry_offsets_pool.resize(m.offsets);
+    found_ = {};
+  }
+
+  // Decodes a TBranch (element = false) or TBranchElement whose object tag has just been
+  // read; false (nothing changed) when it is not one the fast path takes. Sub-branches are
+  // decoded by branch_array(), from the same state as in the general decoder; a failure
+  // there is the record's failure (the general decoder would fail at the same byte).
+  bool fast_branch(const ObjectTag& tag, bool element, int depth) {
     if (depth + 1 > kMaxDepth) return false;
     const std::size_t start = c_.pos();
     const auto index = static_cast<std::uint32_t>(t_.branches.size());
-    const std::size_t objects_mark = objects_.size();
-    const std::size_t leaves_mark = t_.leaves.size();
-    const std::size_t leaf_index_mark = t_.leaf_index.size();
-    const auto drop = [&] {
-      t_.branches.pop_back();
-      return false;
-    };
-    const auto undo = [&] {
-      t_.branches.pop_back();
-      objects_.resize(objects_mark);
-      t_.leaves.resize(leaves_mark);
-      t_.leaf_index.resize(leaf_index_mark);
-      if (c_.ok()) c_.seek(start);
-      return false;
-    };
     Lean r{c_.data().data(), c_.size(), start};
+    std::size_t outer_end = 0;
+    int outer_v = 0;
+    if (element && (!r.header(outer_end, outer_v) || outer_v < 8 || outer_v > 10)) return false;
     std::size_t end = 0;
     int v = 0;
     if (!r.header(end, v) || v < 10 || v > 13) return false;
-    // Built in place (nothing else is added to t_.branches meanwhile): a 200-byte struct copy
-    // per branch costs more than it seems (`rep movs`).
-    BranchInfo& b = t_.branches.emplace_back();
-    b.class_name = tag.cls;
-    b.version = static_cast<std::int16_t>(v);
-    b.base_version = b.version;
-    if (!r.tnamed(b.name, b.title) || !r.skip_versioned()) return drop();
+    const Marks m = marks();
+    const auto undo = [&] {
+      rollback(m);
+      if (c_.ok()) c_.seek(start);
+      return false;
+    };
+    // Built in place (a 200-byte struct copy per branch costs more than it seems: `rep
+    // movs`); as in branch(), registered and in progress before anything below is decoded.
+    BranchInfo* b = &t_.branches.emplace_back();
+    state_.push_back(kInProgress);
+    register_object(tag, true, index);
+    b->class_name = tag.cls;
+    b->version = static_cast<std::int16_t>(element ? outer_v : v);
+    b->base_version = static_cast<std::int16_t>(v);
+    if (!r.tnamed(b->name, b->title) || !r.skip_versioned()) return undo();
     // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber (i64)
-    if (!r.has(24)) return drop();
-    b.compress = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
-    b.write_basket = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 12));
+    if (!r.has(24)) return undo();
+    b->compress = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
+    b->write_basket = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 12));
     r.p += 24;
-    if (v >= 13 && !r.skip_versioned()) return drop();  // ROOT::TIOFeatures
+    if (v >= 13 && !r.skip_versioned()) return undo();  // ROOT::TIOFeatures
     // fOffset, fMaxBaskets, fSplitLevel, fEntries, [fFirstEntry,] fTotBytes, fZipBytes
     const std::size_t fixed = v >= 11 ? 44 : 36;
-    if (!r.has(fixed)) return drop();
+    if (!r.has(fixed)) return undo();
     const std::byte* f = r.d + r.p;
     const std::uint32_t max_baskets = Cursor::be32(f + 4);
-    b.split_level = static_cast<std::int32_t>(Cursor::be32(f + 8));
-    b.entries = static_cast<std::int64_t>(Cursor::be64(f + 12));
+    b->split_level = static_cast<std::int32_t>(Cursor::be32(f + 8));
+    b->entries = static_cast<std::int64_t>(Cursor::be64(f + 12));
     const std::size_t q = v >= 11 ? 28 : 20;
-    if (v >= 11) b.first_entry = static_cast<std::int64_t>(Cursor::be64(f + 20));
-    b.tot_bytes = static_cast<std::int64_t>(Cursor::be64(f + q));
-    b.zip_bytes = static_cast<std::int64_t>(Cursor::be64(f + q + 8));
+    if (v >= 11) b->first_entry = static_cast<std::int64_t>(Cursor::be64(f + 20));
+    b->tot_bytes = static_cast<std::int64_t>(Cursor::be64(f + q));
+    b->zip_bytes = static_cast<std::int64_t>(Cursor::be64(f + q + 8));
     r.p += fixed;
-    if (b.entries < 0 || b.write_basket < 0 || max_baskets > (r.size - r.p) / 4) return drop();
-    b.max_baskets = max_baskets;
-    // fBranches: none.
+    if (b->entries < 0 || b->write_basket < 0 || max_baskets > (r.size - r.p) / 4) return undo();
+    b->max_baskets = max_baskets;
+    // fBranches: none, or sub-branches decoded as the general decoder does.
     std::size_t n = 0;
     std::size_t array_end = 0;
-    if (!r.array(n, array_end) || n != 0 || !r.close(array_end)) return drop();
-    b.child_begin = static_cast<std::uint32_t>(t_.child_index.size());
-    // The branch is registered before its leaves, as branch() does (objects_ stays sorted).
-    register_object(tag, true, index);
-    // fLeaves: plain leaves, each a new object.
+    const std::size_t branches_at = r.p;
     if (!r.array(n, array_end)) return undo();
-    b.leaf_begin = static_cast<std::uint32_t>(t_.leaf_index.size());
+    if (n == 0) {
+      if (!r.close(array_end)) return undo();
+      b->child_begin = static_cast<std::uint32_t>(t_.child_index.size());
+    } else {
+      c_.seek(branches_at);
+      const auto [child_begin, child_count] = branch_array(depth + 1);
+      b = &t_.branches[index];  // the sub-branches grew the vector
+      if (!c_.ok()) return failed(index);
+      b->child_begin = child_begin;
+      b->child_count = child_count;
+      r.p = c_.pos();
+    }
+    // fLeaves: leaves with a TLeaf v2 base, each a new object.
+    if (!r.array(n, array_end)) return undo();
+    b->leaf_begin = static_cast<std::uint32_t>(t_.leaf_index.size());
     for (std::size_t i = 0; i < n; ++i) {
       c_.seek(r.p);
       const ObjectTag lt = object_tag();
-      if (!c_.ok() || lt.kind != ObjectTag::kNew || !is_leaf_class(lt.cls) || lt.cls == "TLeafElement") {
-        return undo();
-      }
+      if (!c_.ok() || lt.kind != ObjectTag::kNew || !is_leaf_class(lt.cls)) return undo();
       r.p = c_.pos();
+      const bool leaf_element = lt.cls == "TLeafElement";
       const auto li = static_cast<std::uint32_t>(t_.leaves.size());
       register_object(lt, false, li);
       LeafInfo& l = t_.leaves.emplace_back();  // in place, as the branch
@@ -690,17 +723,18 @@ class TreeParser : private ObjectStream {
       std::size_t base_end = 0;
       int lv = 0;
       int base_v = 0;
-      if (!r.header(leaf_end, lv) || !r.header(base_end, base_v) || base_v != 2) return undo();
+      if (!r.header(leaf_end, lv) || (leaf_element && lv != 1) || !r.header(base_end, base_v) || base_v != 2) {
+        return undo();
+      }
       l.version = static_cast<std::int16_t>(lv);
-      if (!r.tnamed(l.name, l.title) || !r.has(14)) return undo();
-      // fLen, fLenType, fOffset, fIsRange, fIsUnsigned
+      if (!r.tnamed(l.name, l.title) || !r.has(18)) return undo();
+      // fLen, fLenType, fOffset, fIsRange, fIsUnsigned, then fLeafCount
       l.len = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
       l.len_type = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 4));
       l.is_range = r.d[r.p + 12] != std::byte{0};
       l.is_unsigned = r.d[r.p + 13] != std::byte{0};
       r.p += 14;
       // fLeafCount: null or a reference to a leaf met before.
-      if (!r.has(4)) return undo();
       if (Cursor::be32(r.d + r.p) == 0) {
         r.p += 4;
       } else {
@@ -716,12 +750,19 @@ class TreeParser : private ObjectStream {
         if (!c_.ok()) return undo();
         r.p = c_.pos();
       }
-      if (!r.close(base_end) || !r.close(leaf_end)) return undo();
+      if (!r.close(base_end)) return undo();
+      if (leaf_element) {  // TLeafElement v1: fID, fType
+        if (!r.has(8)) return undo();
+        l.element_id = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
+        l.element_type = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 4));
+        r.p += 8;
+      }
+      if (!r.close(leaf_end)) return undo();
       if (lt.end != kNoEnd) r.p = lt.end;  // skip_object(): no overrun check, as leaf()
       t_.leaf_index.push_back(li);
     }
     if (!r.close(array_end)) return undo();
-    b.leaf_count = static_cast<std::uint32_t>(n);
+    b->leaf_count = static_cast<std::uint32_t>(n);
     // fBaskets: no basket embedded, only empty slots (ROOT streams fMaxBaskets null pointers).
     if (!r.array(n, array_end) || !r.has(4 * n)) return undo();
     for (std::size_t i = 0; i < n; ++i) {
@@ -747,37 +788,74 @@ class TreeParser : private ObjectStream {
     // finish_baskets() for 8-byte fBasketEntry/fBasketSeek and no embedded basket.
     std::uint32_t normal = 0;
     if (pos[2] != kNoEnd) {
-      const auto write_basket = static_cast<std::uint32_t>(b.write_basket);
+      const auto write_basket = static_cast<std::uint32_t>(b->write_basket);
       while (normal < max_baskets && normal != write_basket && Cursor::be64(r.d + pos[2] + 8 * normal) != 0) {
         ++normal;
       }
     }
     if (normal > 0 && pos[1] == kNoEnd) {
       embedded_.clear();
-      finish_baskets(b, pos[1], 8, pos[2], 8);  // fails the record, in its words
+      finish_baskets(*b, pos[1], 8, pos[2], 8);  // fails the record, in its words
+      return failed(index);
+    }
+    b->normal_baskets = normal;
+    auto& pool = t_.entry_offsets_pool;
+    b->offset_begin = static_cast<std::uint32_t>(pool.size());
+    if (normal == 0) {
+      pool.push_back(0);
     } else {
-      b.normal_baskets = normal;
-      auto& pool = t_.entry_offsets_pool;
-      b.offset_begin = static_cast<std::uint32_t>(pool.size());
-      if (normal == 0) {
-        pool.push_back(0);
-      } else {
-        const std::byte* entry = r.d + pos[1];
-        for (std::uint32_t i = 0; i < normal; ++i) pool.push_back(static_cast<std::int64_t>(Cursor::be64(entry + 8 * i)));
-        pool.push_back(normal < max_baskets ? static_cast<std::int64_t>(Cursor::be64(entry + 8 * normal)) : b.entries);
+      const std::byte* entry = r.d + pos[1];
+      for (std::uint32_t i = 0; i < normal; ++i) pool.push_back(static_cast<std::int64_t>(Cursor::be64(entry + 8 * i)));
+      pool.push_back(normal < max_baskets ? static_cast<std::int64_t>(Cursor::be64(entry + 8 * normal)) : b->entries);
+    }
+    b->offset_count = static_cast<std::uint32_t>(pool.size() - b->offset_begin);
+    if (element) {
+      // TBranchElement v8-v10: fClassName, fParentName, fClonesName, fCheckSum,
+      // fClassVersion (i16 from v10), fID, fType, fStreamerType, fMaximum, then the
+      // fBranchCount and fBranchCount2 pointers.
+      if (!r.tstring(b->element_class) || !r.tstring(b->parent_name) || !r.tstring(b->clones_name)) return undo();
+      const std::size_t ints = outer_v >= 10 ? 22 : 24;
+      if (!r.has(ints)) return undo();
+      const std::byte* e = r.d + r.p + (ints - 16);
+      b->element_id = static_cast<std::int32_t>(Cursor::be32(e));
+      b->element_type = static_cast<std::int32_t>(Cursor::be32(e + 4));
+      b->streamer_type = static_cast<std::int32_t>(Cursor::be32(e + 8));
+      r.p += ints;
+      for (int k = 0; k < 2; ++k) {
+        // null, or a reference (a branch met here first is left to branch_pointer()).
+        if (!r.has(4)) return undo();
+        if (Cursor::be32(r.d + r.p) == 0) {
+          r.p += 4;
+          continue;
+        }
+        c_.seek(r.p);
+        const ObjectTag pt = object_tag();
+        if (!c_.ok() || pt.kind == ObjectTag::kNew) return undo();
+        skip_object(pt);
+        if (!c_.ok()) return undo();
+        r.p = c_.pos();
       }
-      b.offset_count = static_cast<std::uint32_t>(pool.size() - b.offset_begin);
+      if (!r.close(outer_end)) return undo();
+      c_.seek(outer_end);
     }
     skip_object(tag);
-    state_.push_back(kDone);
+    state_[index] = kDone;
+    return true;
+  }
+
+  // The fast path met the record's failure (recorded in c_) where the general decoder meets
+  // it too: what branch() leaves behind.
+  bool failed(std::uint32_t index) {
+    state_[index] = kDone;
     return true;
   }
 
   std::uint32_t branch(const ObjectTag& tag, int depth) {
-    if (fast_ && !force_ && tag.cls == "TBranch" && plain_branch(tag, depth)) {
-      return static_cast<std::uint32_t>(t_.branches.size() - 1);
-    }
     const auto index = static_cast<std::uint32_t>(t_.branches.size());
+    if (fast_ && !force_) {
+      if (tag.cls == "TBranch" && fast_branch(tag, false, depth)) return index;
+      if (tag.cls == "TBranchElement" && fast_branch(tag, true, depth)) return index;
+    }
     t_.branches.push_back(kBlankBranch);
     state_.push_back(kInProgress);
     register_object(tag, true, index);
@@ -1097,6 +1175,7 @@ class TreeParser : private ObjectStream {
   // Objects met so far (branches and leaves), keyed like the class tags; sorted by
   // construction.
   std::vector<ObjectRef> objects_;
+  ObjectRef found_;  // find_object()'s last hit; cleared when objects_ shrinks
   std::vector<std::int32_t> embedded_;
   std::vector<std::uint32_t> stack_;  // elements of the arrays being decoded
   enum BranchState : std::uint8_t { kInProgress, kDone, kAttached };
