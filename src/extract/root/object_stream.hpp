@@ -203,6 +203,24 @@ class ObjectStream {
   [[gnu::always_inline]] ObjectTag object_tag() {
     ObjectTag t;
     t.start = c_.pos();
+    // Fast path, the usual case inside a tree: a byte count, then a reference to a class
+    // met before that the cache holds; the same checks as below, in one bounds check.
+    if (const std::byte* p = c_.peek(8)) [[likely]] {
+      const std::uint32_t w = Cursor::be32(p);
+      const std::uint32_t tag = Cursor::be32(p + 4);
+      const std::size_t count = w & ~kByteCountMask;
+      if ((w & kByteCountMask) != 0 && w != kNewClassTag && count >= 4 && count <= c_.size() - t.start - 4 &&
+          (tag & kClassMask) != 0 && tag != kNewClassTag) [[likely]] {
+        const ClassSlot& slot = class_cache_[class_slot(tag & ~kClassMask)];
+        if (slot.ref == (tag & ~kClassMask)) [[likely]] {
+          t.kind = ObjectTag::kNew;
+          t.cls = slot.cls;
+          t.end = t.start + 4 + count;
+          c_.advance(8);
+          return t;
+        }
+      }
+    }
     const std::uint32_t w = c_.u32();
     if (!c_.ok()) return t;
     std::uint32_t tag = w;

@@ -89,18 +89,21 @@ class TreeParser : private ObjectStream {
   }
 
  private:
-  void register_object(const ObjectTag& t, bool is_branch, std::uint32_t index) {
+  [[gnu::always_inline]] void register_object(const ObjectTag& t, bool is_branch, std::uint32_t index) {
     const std::uint32_t key = map_key(t.start);
-    if (objects_.empty() || objects_.back().tag < key) objects_.push_back({key, is_branch, index});
+    if (n_objects_ != 0 && objects_[n_objects_ - 1].tag >= key) return;
+    if (n_objects_ == objects_.size()) [[unlikely]] objects_.resize(2 * n_objects_ + 64);
+    objects_[n_objects_++] = {key, is_branch, index};
   }
 
   // The last object found is kept aside: the leaves of a collection (NanoAOD's Jet_*) all
   // refer to the same counter leaf. (A reference is never 0, the empty cache's tag.)
   const ObjectRef* find_object(std::uint32_t ref) {
     if (found_.tag == ref) return &found_;
-    auto it = std::lower_bound(objects_.begin(), objects_.end(), ref,
+    const auto last = objects_.begin() + static_cast<std::ptrdiff_t>(n_objects_);
+    auto it = std::lower_bound(objects_.begin(), last, ref,
                                [](const ObjectRef& o, std::uint32_t k) { return o.tag < k; });
-    if (it == objects_.end() || it->tag != ref) return nullptr;
+    if (it == last || it->tag != ref) return nullptr;
     found_ = *it;
     return &found_;
   }
@@ -464,8 +467,22 @@ class TreeParser : private ObjectStream {
 
   // --- branches ------------------------------------------------------------------------
 
-  static bool is_branch_class(std::string_view cls) {
-    return cls.size() >= 7 && std::memcmp(cls.data(), "TBranch", 7) == 0;
+  static bool is_branch_class(std::string_view cls) { return starts_with(cls, "TBranch"); }
+
+  // cls.starts_with(prefix), without a call to memcmp (prefixes of 4 to 8 characters).
+  template <std::size_t N>
+  [[gnu::always_inline]] static bool starts_with(std::string_view cls, const char (&prefix)[N]) {
+    static_assert(N - 1 >= 4 && N - 1 <= 8);
+    if (cls.size() < N - 1) return false;
+    std::uint32_t a;
+    std::uint32_t b;
+    std::uint32_t c;
+    std::uint32_t d;
+    std::memcpy(&a, cls.data(), 4);
+    std::memcpy(&b, prefix, 4);
+    std::memcpy(&c, cls.data() + (N - 5), 4);
+    std::memcpy(&d, prefix + (N - 5), 4);
+    return a == b && c == d;
   }
 
   // Decodes a TObjArray of branches; its elements' indices end up contiguous in
@@ -485,7 +502,7 @@ class TreeParser : private ObjectStream {
       t_.branches.reserve(guess);
       state_.reserve(guess);
       t_.leaves.reserve(guess);
-      objects_.reserve(2 * guess);
+      if (objects_.size() < 2 * guess) objects_.resize(2 * guess);
       t_.entry_offsets_pool.reserve(2 * guess);
     }
     // Elements collect on a shared stack (nested arrays push and pop above them), then move
@@ -545,17 +562,21 @@ class TreeParser : private ObjectStream {
   // The position-in-a-register reader of the fast path: every helper returns false instead of
   // recording an error.
   struct Lean {
+    static constexpr std::size_t kMaxLean = std::size_t{1} << 30;  // record size limit
     const std::byte* d;
     std::size_t size;
     std::size_t p;
 
     [[gnu::always_inline]] bool has(std::size_t n) const { return n <= size - p; }
     // Version header with a byte count: sets `end` (one past the object) and `version`.
+    // The checks of version_header() in one comparison: with the byte count flag set, x is
+    // the count, which must be at least 2 and fit the record; without it x >= 2^30, more than
+    // any record the fast path takes (kMaxLean).
     [[gnu::always_inline]] bool header(std::size_t& end, int& version) {
       if (!has(6)) return false;
-      const std::uint32_t w = Cursor::be32(d + p);
-      const std::size_t count = w & ~kByteCountMask;
-      if ((w & kByteCountMask) == 0 || count < 2 || count > size - p - 4) return false;
+      const std::size_t x = Cursor::be32(d + p) ^ kByteCountMask;
+      if (x - 2 > size - p - 6) return false;
+      const std::size_t count = x;
       const std::uint16_t v = Cursor::be16(d + p + 4);
       if ((v & kMemberWise) != 0) return false;
       end = p + 4 + count;
@@ -625,13 +646,13 @@ class TreeParser : private ObjectStream {
     std::size_t branches, state, objects, leaves, leaf_index, child_index, offsets;
   };
   [[gnu::always_inline]] Marks marks() const {
-    return {t_.branches.size(), state_.size(),          objects_.size(),  t_.leaves.size(),
+    return {t_.branches.size(), state_.size(),          n_objects_,  t_.leaves.size(),
             t_.leaf_index.size(), t_.child_index.size(), t_.entry_offsets_pool.size()};
   }
   [[gnu::cold, gnu::noinline]] void rollback(const Marks& m) {
     t_.branches.resize(m.branches);
     state_.resize(m.state);
-    objects_.resize(m.objects);
+    n_objects_ = m.objects;
     t_.leaves.resize(m.leaves);
     t_.leaf_index.resize(m.leaf_index);
     t_.child_index.resize(m.child_index);
@@ -644,7 +665,7 @@ class TreeParser : private ObjectStream {
   // decoded by branch_array(), from the same state as in the general decoder; a failure
   // there is the record's failure (the general decoder would fail at the same byte).
   bool fast_branch(const ObjectTag& tag, bool element, int depth) {
-    if (depth + 1 > kMaxDepth) return false;
+    if (depth + 1 > kMaxDepth || c_.size() >= Lean::kMaxLean) return false;
     const std::size_t start = c_.pos();
     const auto index = static_cast<std::uint32_t>(t_.branches.size());
     Lean r{c_.data().data(), c_.size(), start};
@@ -765,8 +786,16 @@ class TreeParser : private ObjectStream {
     b->leaf_count = static_cast<std::uint32_t>(n);
     // fBaskets: no basket embedded, only empty slots (ROOT streams fMaxBaskets null pointers).
     if (!r.array(n, array_end) || !r.has(4 * n)) return undo();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (Cursor::be32(r.d + r.p + 4 * i) != 0) return undo();
+    {
+      std::uint64_t any = 0;
+      std::size_t i = 0;
+      for (; i + 2 <= n; i += 2) {
+        std::uint64_t x;
+        std::memcpy(&x, r.d + r.p + 4 * i, 8);
+        any |= x;
+      }
+      if (i < n) any |= Cursor::be32(r.d + r.p + 4 * i);
+      if (any != 0) return undo();
     }
     r.p += 4 * n;
     if (!r.close(array_end)) return undo();
@@ -1073,7 +1102,7 @@ class TreeParser : private ObjectStream {
 
   // --- leaves --------------------------------------------------------------------------
 
-  static bool is_leaf_class(std::string_view cls) { return cls.size() >= 5 && std::memcmp(cls.data(), "TLeaf", 5) == 0; }
+  static bool is_leaf_class(std::string_view cls) { return starts_with(cls, "TLeaf"); }
 
   std::pair<std::uint32_t, std::uint32_t> leaf_array(int depth) {
     VersionHeader h;
@@ -1174,7 +1203,8 @@ class TreeParser : private ObjectStream {
   bool stop_ = false;  // set by a walk's special handler to end the walk
   // Objects met so far (branches and leaves), keyed like the class tags; sorted by
   // construction.
-  std::vector<ObjectRef> objects_;
+  std::vector<ObjectRef> objects_;  // storage: the first n_objects_ are in use
+  std::size_t n_objects_ = 0;
   ObjectRef found_;  // find_object()'s last hit; cleared when objects_ shrinks
   std::vector<std::int32_t> embedded_;
   std::vector<std::uint32_t> stack_;  // elements of the arrays being decoded
