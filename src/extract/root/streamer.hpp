@@ -3,6 +3,7 @@
 // models/ do. Inputs are uncompressed record payloads; outputs go into the rich model.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -21,8 +22,11 @@ struct TreeParseOptions {
   const StreamerInfos* infos = nullptr;
   // Use the StreamerInfo for every version it describes (tests compare both paths).
   bool force_streamer_info = false;
-  // Decode plain TBranches with the fast path (off: only the general code; tests compare).
+  // Decode TBranches and TBranchElements with the fast path (off: only the general code;
+  // tests compare).
   bool fast_paths = true;
+  // When set, incremented for every branch the fast path decoded (tests check it is taken).
+  std::size_t* fast_branches = nullptr;
 };
 
 // Decodes a TTree, TNtuple or TNtupleD payload (the bytes after the key header; `keylen` is

@@ -70,7 +70,8 @@ class TreeParser : private ObjectStream {
         t_(t),
         infos_(opts.infos),
         force_(opts.force_streamer_info),
-        fast_(opts.fast_paths) {}
+        fast_(opts.fast_paths),
+        fast_count_(opts.fast_branches) {}
 
   // True when decoding stopped at a class version without a hand-written layout and no
   // StreamerInfo was given: worth retrying with the file's StreamerInfo.
@@ -869,6 +870,7 @@ class TreeParser : private ObjectStream {
     }
     skip_object(tag);
     state_[index] = kDone;
+    if (fast_count_ != nullptr) ++*fast_count_;
     return true;
   }
 
@@ -1199,6 +1201,7 @@ class TreeParser : private ObjectStream {
   const StreamerInfos* infos_;
   bool force_;
   bool fast_;
+  std::size_t* fast_count_;
   bool wants_infos_ = false;
   bool stop_ = false;  // set by a walk's special handler to end the walk
   // Objects met so far (branches and leaves), keyed like the class tags; sorted by
