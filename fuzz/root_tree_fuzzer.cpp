@@ -1,9 +1,10 @@
 // TTree record fuzzer: the streamer decoder on raw (uncompressed) record payloads, where
 // mutations reach the branch/leaf structures directly instead of breaking a compressed
-// stream. Input: [keylen u16 BE][class selector u8][payload]. Seeds: the test files' tree
-// records (bench/root/root_dump FILE --dump-records DIR writes them in this format).
-// Differential: every input is decoded with and without the fast path for plain TBranches,
-// which must agree exactly (same error, or the same model field by field).
+// stream. Input: [keylen u16 BE][class selector u8][payload]. Seeds: corpus/root_tree, the
+// test files' tree records up to 64 KiB (bench/root/root_dump FILE --dump-records DIR writes
+// them in this format). Differential: every input is decoded with and without the fast path
+// for TBranches and TBranchElements, which must agree exactly (same error, or the same model
+// field by field); and the fast path must not claim a branch when it is off.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,8 +31,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Status st = parse_tree(buffer, payload, keylen, cls, "fuzz record", tree);
   TreeParseOptions general;
   general.fast_paths = false;
+  std::size_t claimed = 0;
+  general.fast_branches = &claimed;
   TreeInfo slow;
   const Status st_slow = parse_tree(buffer, payload, keylen, cls, "fuzz record", slow, general);
+  if (claimed != 0) __builtin_trap();
   if (st.ok() != st_slow.ok()) __builtin_trap();
   if (!st.ok()) {
     if (st.error().kind != st_slow.error().kind || st.error().message != st_slow.error().message) __builtin_trap();

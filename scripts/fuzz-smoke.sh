@@ -32,7 +32,8 @@ cmake --build "$build" -j "$(nproc)" --target $all
 # Seeds and regression inputs per target (read-only; new units go to a scratch corpus).
 inputs() {
   case $1 in
-    root_fuzzer | root_tree_fuzzer) echo tests/data/*.root tests/root/regressions ;;
+    root_fuzzer) echo tests/data/*.root tests/root/regressions ;;
+    root_tree_fuzzer) echo fuzz/corpus/root_tree tests/data/*.root tests/root/regressions ;;
     fileset_fuzzer) echo fuzz/corpus/fileset tests/fileset/regressions ;;
     journal_fuzzer) echo fuzz/corpus/journal ;;
     cache_fuzzer) echo fuzz/corpus/cache tests/cache/regressions ;;
