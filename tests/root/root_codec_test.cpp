@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mpiprep/extract/root/decompress.hpp"
@@ -72,10 +73,73 @@ TEST_P(Codec, DamagedStreamIsCorrupt) {
   EXPECT_EQ(st.error().kind, ErrorKind::kCorrupt);
 }
 
+// Each codec keeps one decoder context per thread (decompress.cpp): a failed record must not
+// leave it in a state that spoils the next one, records of different sizes must not see each
+// other's data, and threads must not share it.
+TEST_P(Codec, ThreadContextsSurviveFailuresAndThreads) {
+  const auto big = sample_data(200'000, 11);
+  const auto small = sample_data(3'000, 12);
+  const auto big_record = make_record(big, GetParam(), kMaxBlockBytes);
+  const auto small_record = make_record(small, GetParam(), kMaxBlockBytes);
+  auto damaged = big_record;
+  for (std::size_t i = damaged.size() / 2; i < damaged.size() / 2 + 16; ++i) damaged[i] ^= std::byte{0x5a};
+  const auto truncated = std::vector<std::byte>(small_record.begin(), small_record.end() - 5);
+  auto run = [&](int rounds) {
+    Decompressor dec;
+    int good = 0;
+    for (int r = 0; r < rounds; ++r) {
+      std::vector<std::byte> out(big.size());
+      if (dec.decompress(damaged, out).ok()) return -1;
+      std::vector<std::byte> out_small(small.size());
+      if (dec.decompress(truncated, out_small).ok()) return -1;
+      if (!dec.decompress(big_record, out).ok() || out != big) return -1;
+      std::fill(out_small.begin(), out_small.end(), std::byte{0});
+      if (!dec.decompress(small_record, out_small).ok() || out_small != small) return -1;
+      ++good;
+    }
+    return good;
+  };
+  EXPECT_EQ(run(3), 3);
+  int a = 0;
+  int b = 0;
+  std::thread ta([&] { a = run(4); });
+  std::thread tb([&] { b = run(4); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a, 4);
+  EXPECT_EQ(b, 4);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllAlgorithms, Codec,
                          ::testing::Values(Algorithm::kZlib, Algorithm::kLzma, Algorithm::kLz4,
                                            Algorithm::kZstd),
                          [](const auto& p) { return std::string(algorithm_label(p.param)); });
+
+// A preset-9 xz stream asks for a 64 MiB dictionary, which the per-thread decoder does not
+// keep (decompress.cpp, kLzmaKeepBytes); streams before and after it still decode.
+TEST(Decompressor, XzLargeDictionaryBetweenSmallOnes) {
+  const auto data = sample_data(50'000, 13);
+  std::vector<std::byte> body(lzma_stream_buffer_bound(data.size()));
+  std::size_t pos = 0;
+  ASSERT_EQ(lzma_easy_buffer_encode(9, LZMA_CHECK_CRC64, nullptr,
+                                    reinterpret_cast<const std::uint8_t*>(data.data()), data.size(),
+                                    reinterpret_cast<std::uint8_t*>(body.data()), &pos, body.size()),
+            LZMA_OK);
+  body.resize(pos);
+  std::vector<std::byte> big_dict_record(kBlockHeaderSize);
+  write_block_header(big_dict_record, "XZ", 0, static_cast<std::uint32_t>(body.size()),
+                     static_cast<std::uint32_t>(data.size()));
+  big_dict_record.insert(big_dict_record.end(), body.begin(), body.end());
+  const auto& big_dict = big_dict_record;
+  const auto small_dict = make_record(data, Algorithm::kLzma, kMaxBlockBytes);
+  Decompressor dec;
+  for (const auto* record : {&small_dict, &big_dict, &small_dict, &big_dict, &small_dict}) {
+    std::vector<std::byte> out(data.size());
+    const Status st = dec.decompress(*record, out);
+    ASSERT_TRUE(st.ok()) << st.error().to_string();
+    EXPECT_EQ(out, data);
+  }
+}
 
 // Blocks hold at most 0xFFFFFF bytes: a 40 MiB record needs three of them.
 TEST(Decompressor, RecordLargerThanOneBlock) {

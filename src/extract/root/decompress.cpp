@@ -76,22 +76,75 @@ void write_block_header(std::span<std::byte> out, const char magic[2], std::uint
 
 namespace {
 
-// One libdeflate decompressor per thread, kept for the thread's lifetime: allocating one
-// clears ~11 KB of tables, which cost a small file a tenth of its extraction time. It holds
-// no data between calls, so threads reading files concurrently share nothing.
+// One decoder context per codec and thread, kept for the thread's lifetime: creating one per
+// record cost more than decoding a small record (libdeflate clears ~11 KB of tables; zstd's
+// one-shot ZSTD_decompress allocates and frees a ~95 KB context per call; liblzma allocates
+// and initializes its probability tables and dictionary per stream). None keeps data between
+// calls, so threads reading files concurrently share nothing.
+template <typename T, void (*Free)(T*)>
+struct ThreadContext {
+  T* p = nullptr;
+  ThreadContext() = default;
+  ThreadContext(const ThreadContext&) = delete;
+  ThreadContext& operator=(const ThreadContext&) = delete;
+  ~ThreadContext() { reset(); }
+  void reset() {
+    if (p != nullptr) Free(p);
+    p = nullptr;
+  }
+};
+
+void free_zstd(ZSTD_DCtx* d) { ZSTD_freeDCtx(d); }
+void free_lzma(lzma_stream* s) {
+  lzma_end(s);
+  delete s;
+}
+
 libdeflate_decompressor* thread_deflate() {
-  struct Holder {
-    libdeflate_decompressor* d = nullptr;
-    Holder() = default;
-    Holder(const Holder&) = delete;
-    Holder& operator=(const Holder&) = delete;
-    ~Holder() {
-      if (d != nullptr) libdeflate_free_decompressor(d);
-    }
-  };
-  thread_local Holder holder;
-  if (holder.d == nullptr) holder.d = libdeflate_alloc_decompressor();
-  return holder.d;
+  thread_local ThreadContext<libdeflate_decompressor, libdeflate_free_decompressor> ctx;
+  if (ctx.p == nullptr) ctx.p = libdeflate_alloc_decompressor();
+  return ctx.p;
+}
+
+ZSTD_DCtx* thread_zstd() {
+  thread_local ThreadContext<ZSTD_DCtx, free_zstd> ctx;
+  if (ctx.p == nullptr) ctx.p = ZSTD_createDCtx();
+  return ctx.p;
+}
+
+// A dictionary above this is not kept past its record (presets 7-9 ask for 16-64 MiB).
+constexpr std::uint64_t kLzmaKeepBytes = 16ull << 20;
+
+// One xz stream (ROOT writes exactly one per block) into exactly dst.size() bytes with a
+// reused decoder: liblzma re-initializes a coder of the same kind in place and keeps its
+// dictionary when the next stream asks for the same size.
+Status xz_block(std::span<const std::byte> src, std::span<std::byte> dst) {
+  thread_local ThreadContext<lzma_stream, free_lzma> ctx;
+  if (ctx.p == nullptr) ctx.p = new lzma_stream(LZMA_STREAM_INIT);
+  lzma_stream& s = *ctx.p;
+  lzma_ret r = lzma_stream_decoder(&s, kLzmaMemLimit, 0);
+  if (r == LZMA_OK) {
+    s.next_in = reinterpret_cast<const std::uint8_t*>(src.data());
+    s.avail_in = src.size();
+    s.next_out = reinterpret_cast<std::uint8_t*>(dst.data());
+    s.avail_out = dst.size();
+    // lzma_code returns LZMA_OK while it makes progress and LZMA_BUF_ERROR once it cannot
+    // (input or output exhausted before the end of the stream).
+    do {
+      r = lzma_code(&s, LZMA_FINISH);
+    } while (r == LZMA_OK);
+  }
+  const std::size_t written = dst.size() - s.avail_out;
+  if (lzma_memusage(&s) > kLzmaKeepBytes || (r != LZMA_STREAM_END && r != LZMA_OK)) ctx.reset();
+  if (r != LZMA_STREAM_END || written != dst.size()) {
+    return make_error(ErrorKind::kCorrupt,
+                      r == LZMA_MEMLIMIT_ERROR ? std::string("xz stream needs more than 128 MiB")
+                      : r == LZMA_STREAM_END
+                          ? "xz stream inflates to " + std::to_string(written) + " bytes, header says " +
+                                std::to_string(dst.size())
+                          : "bad xz stream (lzma_ret " + std::to_string(r) + ")");
+  }
+  return {};
 }
 
 }  // namespace
@@ -158,17 +211,7 @@ Status Decompressor::decompress(std::span<const std::byte> in, std::span<std::by
     if (m0 == 'Z' && m1 == 'L') {
       st = zlib_block(src, dst);
     } else if (m0 == 'X' && m1 == 'Z') {
-      std::uint64_t memlimit = kLzmaMemLimit;
-      std::size_t in_pos = 0;
-      std::size_t out_pos = 0;
-      const lzma_ret r = lzma_stream_buffer_decode(
-          &memlimit, 0, nullptr, reinterpret_cast<const std::uint8_t*>(src.data()), &in_pos,
-          src.size(), reinterpret_cast<std::uint8_t*>(dst.data()), &out_pos, dst.size());
-      if (r != LZMA_OK || out_pos != dst.size()) {
-        st = make_error(ErrorKind::kCorrupt,
-                        r == LZMA_MEMLIMIT_ERROR ? std::string("xz stream needs more than 128 MiB")
-                                                 : "bad xz stream (lzma_ret " + std::to_string(r) + ")");
-      }
+      st = xz_block(src, dst);
     } else if (m0 == 'L' && m1 == '4') {
       if (src.size() < 8) {
         st = make_error(ErrorKind::kCorrupt, "lz4 block shorter than its checksum");
@@ -188,7 +231,10 @@ Status Decompressor::decompress(std::span<const std::byte> in, std::span<std::by
         }
       }
     } else if (m0 == 'Z' && m1 == 'S') {
-      const std::size_t n = ZSTD_decompress(dst.data(), dst.size(), src.data(), src.size());
+      ZSTD_DCtx* const zstd = thread_zstd();
+      const std::size_t n = zstd == nullptr
+                                ? ZSTD_decompress(dst.data(), dst.size(), src.data(), src.size())
+                                : ZSTD_decompressDCtx(zstd, dst.data(), dst.size(), src.data(), src.size());
       if (ZSTD_isError(n) != 0u || n != dst.size()) {
         st = make_error(ErrorKind::kCorrupt,
                         ZSTD_isError(n) != 0u ? std::string("bad zstd frame: ") + ZSTD_getErrorName(n)
