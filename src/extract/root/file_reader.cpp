@@ -3,7 +3,9 @@
 // and length from the file is checked against the file size and the option caps before it is
 // used; ranges beyond the end of the file make the file "truncated".
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -33,7 +35,8 @@ struct Range {
   std::uint64_t length = 0;
 };
 
-// The bytes of one requested range, kept alive by the chunk that holds them.
+// The bytes of one requested range, kept alive by the chunk that holds them (no owner: bytes
+// in the reader's scratch memory, valid while the FileReader lives).
 struct Slice {
   Buffer owner;
   std::span<const std::byte> bytes;
@@ -42,8 +45,9 @@ struct Slice {
 // Positional reads with coalescing and accounting.
 class Reader {
  public:
-  Reader(io::RandomAccessFile& file, const ReadOptions& opts, RootFileInfo& info)
-      : file_(file), opts_(opts), info_(info), size_(file.size()) {}
+  Reader(io::RandomAccessFile& file, const ReadOptions& opts, RootFileInfo& info,
+         std::pmr::memory_resource* scratch)
+      : file_(file), opts_(opts), info_(info), scratch_(scratch), size_(file.size()) {}
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
 
@@ -70,13 +74,16 @@ class Reader {
     return {};
   }
 
-  // Reads every range (already checked) with as few preads as the gap option allows.
-  [[nodiscard]] Result<std::vector<Slice>> read(const std::vector<Range>& ranges) {
-    std::vector<Slice> out(ranges.size());
-    if (ranges.empty()) return out;
+  // Reads every range (already checked) into `out` with as few preads as the gap option
+  // allows. `transient`: the bytes are only parsed, not kept (header, key lists, directory
+  // records), so they go to the scratch memory instead of a shared buffer of their own.
+  [[nodiscard]] Status read(std::span<const Range> ranges, std::pmr::vector<Slice>& out,
+                            bool transient = false) {
+    out.assign(ranges.size(), Slice{});
+    if (ranges.empty()) return {};
     // One range (the header, a flat file's key list, a single tree): no order to sort.
     std::size_t single = 0;
-    std::vector<std::size_t> many;
+    std::pmr::vector<std::size_t> many(scratch_);
     std::span<const std::size_t> order(&single, 1);
     if (ranges.size() > 1) {
       many.resize(ranges.size());
@@ -95,9 +102,16 @@ class Reader {
         ++j;
       }
       const auto chunk_size = static_cast<std::size_t>(end - begin);
-      auto chunk_buf = std::make_shared_for_overwrite<std::byte[]>(chunk_size);
-      const std::span<std::byte> chunk_bytes(chunk_buf.get(), chunk_size);
-      const Buffer chunk = std::move(chunk_buf);
+      Buffer chunk;
+      std::span<std::byte> chunk_bytes;
+      if (transient) {
+        chunk_bytes = {static_cast<std::byte*>(scratch_->allocate(std::max<std::size_t>(chunk_size, 1), 8)),
+                       chunk_size};
+      } else {
+        auto chunk_buf = std::make_shared_for_overwrite<std::byte[]>(chunk_size);
+        chunk_bytes = {chunk_buf.get(), chunk_size};
+        chunk = std::move(chunk_buf);
+      }
       if (chunk_size != 0) {
         auto r = file_.pread(begin, chunk_bytes);
         ++info_.reads;
@@ -117,13 +131,14 @@ class Reader {
       }
       i = j;
     }
-    return out;
+    return {};
   }
 
  private:
   io::RandomAccessFile& file_;
   const ReadOptions& opts_;
   RootFileInfo& info_;
+  std::pmr::memory_resource* scratch_;
   std::uint64_t size_;
 };
 
@@ -185,13 +200,13 @@ struct Directory {
   std::string path;  // "" for the top directory
   int depth = 0;
   std::vector<KeyInfo> keys;
-  std::vector<int> child;  // per key: index of its subdirectory, or -1
+  std::pmr::vector<int> child;  // per key: index of its subdirectory, or -1 (scratch memory)
 };
 
 class FileReader {
  public:
   FileReader(io::RandomAccessFile& file, const ReadOptions& opts)
-      : opts_(opts), io_(file, opts, info_) {}
+      : opts_(opts), io_(file, opts, info_, &scratch_) {}
 
   Result<RootFileInfo> run() {
     if (Status s = header(); !s.ok()) return s.error();
@@ -204,9 +219,10 @@ class FileReader {
  private:
   Status header() {
     const std::uint64_t n = std::min<std::uint64_t>(io_.size(), kHeadBytes);
-    auto head = io_.read({Range{0, n}});
-    if (!head.ok()) return head.error();
-    const auto bytes = (*head)[0].bytes;
+    const Range head{0, n};
+    std::pmr::vector<Slice> slices(&scratch_);
+    if (Status s = io_.read(std::span(&head, 1), slices, true); !s.ok()) return s;
+    const auto bytes = slices[0].bytes;
     if (bytes.size() < 4 || std::memcmp(bytes.data(), "root", 4) != 0) {
       return make_error(ErrorKind::kUnsupportedFormat, "not a ROOT file (no \"root\" magic)");
     }
@@ -256,14 +272,12 @@ class FileReader {
       return s;
     }
     std::span<const std::byte> dir_bytes;
-    Slice extra;
     if (static_cast<std::uint64_t>(dir_at + dir_len) <= bytes.size()) {
       dir_bytes = bytes.subspan(static_cast<std::size_t>(dir_at), static_cast<std::size_t>(dir_len));
     } else {
-      auto r = io_.read({Range{static_cast<std::uint64_t>(dir_at), static_cast<std::uint64_t>(dir_len)}});
-      if (!r.ok()) return r.error();
-      extra = (*r)[0];
-      dir_bytes = extra.bytes;
+      const Range dir{static_cast<std::uint64_t>(dir_at), static_cast<std::uint64_t>(dir_len)};
+      if (Status s = io_.read(std::span(&dir, 1), slices, true); !s.ok()) return s;
+      dir_bytes = slices[0].bytes;
     }
     Cursor dc(dir_bytes, "the top directory record", static_cast<std::uint64_t>(dir_at));
     const DirRecord d = read_dir_record(dc);
@@ -279,14 +293,18 @@ class FileReader {
   // Reads the key list of every directory, level by level; each level's subdirectory records
   // and key lists are batched into coalesced reads.
   Status directories() {
-    dirs_.push_back(Directory{});
-    std::vector<std::pair<int, DirRecord>> pending = {{0, DirRecord{info_.header.dir_version,
-                                                                    info_.header.nbytes_keys,
-                                                                    info_.header.seek_keys}}};
+    dirs_.push_back(Directory{{}, 0, {}, std::pmr::vector<int>(&scratch_)});
+    std::pmr::vector<std::pair<int, DirRecord>> pending(&scratch_);
+    pending.emplace_back(0, DirRecord{info_.header.dir_version, info_.header.nbytes_keys,
+                                      info_.header.seek_keys});
+    std::pmr::vector<Range> ranges(&scratch_);
+    std::pmr::vector<std::pair<int, DirRecord>> listed(&scratch_);
+    std::pmr::vector<Slice> slices(&scratch_);
+    std::pmr::vector<std::pair<int, std::size_t>> subdirs(&scratch_);  // (directory, key index)
     while (!pending.empty()) {
       // Key lists of this level.
-      std::vector<Range> ranges;
-      std::vector<std::pair<int, DirRecord>> listed;
+      ranges.clear();
+      listed.clear();
       for (const auto& [di, rec] : pending) {
         if (rec.seek_keys == 0) continue;  // a directory without keys
         // The top directory's list is kept apart: a file without subdirectories (the usual
@@ -307,11 +325,10 @@ class FileReader {
                                static_cast<std::uint64_t>(rec.nbytes_keys)});
         listed.emplace_back(di, rec);
       }
-      auto lists = io_.read(ranges);
-      if (!lists.ok()) return lists.error();
-      std::vector<std::pair<int, std::size_t>> subdirs;  // (directory, key index)
+      if (Status s = io_.read(ranges, slices, true); !s.ok()) return s;
+      subdirs.clear();
       for (std::size_t i = 0; i < listed.size(); ++i) {
-        if (Status s = key_list(listed[i].first, listed[i].second, (*lists)[i], subdirs); !s.ok()) {
+        if (Status s = key_list(listed[i].first, listed[i].second, slices[i], subdirs); !s.ok()) {
           return s;
         }
       }
@@ -323,8 +340,7 @@ class FileReader {
         const KeyInfo& k = dirs_[static_cast<std::size_t>(di)].keys[ki];
         ranges.push_back(Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)});
       }
-      auto recs = io_.read(ranges);
-      if (!recs.ok()) return recs.error();
+      if (Status s = io_.read(ranges, slices, true); !s.ok()) return s;
       for (std::size_t i = 0; i < subdirs.size(); ++i) {
         const auto [di, ki] = subdirs[i];
         Directory& parent = dirs_[static_cast<std::size_t>(di)];
@@ -334,14 +350,12 @@ class FileReader {
                                                      std::to_string(opts_.max_directory_depth) + " deep at '" +
                                                      key.path + "'");
         }
-        const auto bytes = (*recs)[i].bytes.subspan(static_cast<std::size_t>(key.keylen));
+        const auto bytes = slices[i].bytes.subspan(static_cast<std::size_t>(key.keylen));
         const std::string where = "directory record of '" + key.path + "'";  // outlives c
         Cursor c(bytes, where, static_cast<std::uint64_t>(key.seek_key + key.keylen));
         const DirRecord rec = read_dir_record(c);
         if (!c.ok()) return c.error();
-        Directory sub;
-        sub.path = key.path;
-        sub.depth = parent.depth + 1;
+        Directory sub{key.path, parent.depth + 1, {}, std::pmr::vector<int>(&scratch_)};
         const int index = static_cast<int>(dirs_.size());
         parent.child[ki] = index;
         dirs_.push_back(std::move(sub));
@@ -352,7 +366,7 @@ class FileReader {
   }
 
   Status key_list(int di, const DirRecord& rec, const Slice& slice,
-                  std::vector<std::pair<int, std::size_t>>& subdirs) {
+                  std::pmr::vector<std::pair<int, std::size_t>>& subdirs) {
     const std::string where = "key list of '" + (dirs_[static_cast<std::size_t>(di)].path.empty()
                                                       ? std::string("/")
                                                       : dirs_[static_cast<std::size_t>(di)].path) + "'";
@@ -372,6 +386,7 @@ class FileReader {
     }
     Directory& d = dirs_[static_cast<std::size_t>(di)];
     d.keys.reserve(static_cast<std::size_t>(n));
+    d.child.reserve(static_cast<std::size_t>(n));
     for (std::int32_t i = 0; i < n; ++i) {
       KeyInfo k;
       if (!read_key(c, k)) return c.error();
@@ -407,7 +422,8 @@ class FileReader {
       return;
     }
     info_.keys.reserve(static_cast<std::size_t>(total_keys_));
-    std::vector<std::pair<int, std::size_t>> stack = {{di, 0}};
+    std::pmr::vector<std::pair<int, std::size_t>> stack(&scratch_);
+    stack.emplace_back(di, 0);
     while (!stack.empty()) {
       auto& [d, i] = stack.back();
       Directory& dir = dirs_[static_cast<std::size_t>(d)];
@@ -479,12 +495,13 @@ class FileReader {
       return nullptr;
     };
     if (Status s = io_.check(k.seek_key, k.nbytes, "StreamerInfo record"); !s.ok()) return fail(s.error());
-    auto rec = io_.read({Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)}});
-    if (!rec.ok()) return fail(rec.error());
-    Cursor c((*rec)[0].bytes, "StreamerInfo key", static_cast<std::uint64_t>(k.seek_key));
+    const Range range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)};
+    std::pmr::vector<Slice> rec(&scratch_);
+    if (Status s = io_.read(std::span(&range, 1), rec); !s.ok()) return fail(s.error());
+    Cursor c(rec[0].bytes, "StreamerInfo key", static_cast<std::uint64_t>(k.seek_key));
     if (!read_key(c, k)) return fail(c.error());
     if (k.nbytes != h.nbytes_info) return fail(make_error(ErrorKind::kCorrupt, "StreamerInfo key size mismatch"));
-    auto body = payload(k, (*rec)[0], dec);
+    auto body = payload(k, rec[0], dec);
     if (!body.ok()) return fail(body.error());
     auto infos = parse_streamer_infos(body->bytes, static_cast<std::uint32_t>(k.keylen));
     if (!infos.ok()) return fail(infos.error());
@@ -494,8 +511,8 @@ class FileReader {
   }
 
   Status objects() {
-    std::vector<Range> ranges;
-    std::vector<std::size_t> wanted;
+    std::pmr::vector<Range> ranges(&scratch_);
+    std::pmr::vector<std::size_t> wanted(&scratch_);
     for (std::size_t i = 0; i < info_.keys.size(); ++i) {
       const KeyInfo& k = info_.keys[i];
       const bool tree = opts_.trees && is_tree_class(k.class_name);
@@ -512,19 +529,19 @@ class FileReader {
       wanted.push_back(i);
     }
     if (wanted.empty()) return {};
-    auto recs = io_.read(ranges);
-    if (!recs.ok()) return recs.error();
+    std::pmr::vector<Slice> recs(&scratch_);
+    if (Status s = io_.read(ranges, recs); !s.ok()) return s;
     Decompressor dec(opts_.zlib);
-    std::vector<std::size_t> ntuples;
+    std::pmr::vector<std::size_t> ntuples(&scratch_);
     for (std::size_t w = 0; w < wanted.size(); ++w) {
       const std::size_t ki = wanted[w];
       const KeyInfo& k = info_.keys[ki];
-      auto body = payload(k, (*recs)[w], dec);
+      auto body = payload(k, recs[w], dec);
       if (!body.ok()) {
         if (Status s = object_error(ki, body.error()); !s.ok()) return s;
         continue;
       }
-      std::string what;  // one allocation, not one per concatenation
+      std::pmr::string what(&scratch_);  // no heap, not one allocation per concatenation
       what.reserve(k.path.size() + k.class_name.size() + 16);
       what += '\'';
       what += k.path;
@@ -577,9 +594,9 @@ class FileReader {
     return envelopes(ntuples, dec);
   }
 
-  Status envelopes(const std::vector<std::size_t>& ntuples, Decompressor& dec) {
+  Status envelopes(const std::pmr::vector<std::size_t>& ntuples, Decompressor& dec) {
     if (ntuples.empty()) return {};
-    std::vector<Range> ranges;
+    std::pmr::vector<Range> ranges(&scratch_);
     for (const std::size_t i : ntuples) {
       const RNTupleInfo& nt = info_.rntuples[i];
       for (const auto& [seek, nbytes, len, name] :
@@ -599,17 +616,18 @@ class FileReader {
         ranges.push_back(Range{seek, nbytes});
       }
     }
-    auto chunks = io_.read(ranges);
-    if (!chunks.ok()) return chunks.error();
-    std::vector<std::size_t> failed;
+    std::pmr::vector<Slice> chunks(&scratch_);
+    if (Status s = io_.read(ranges, chunks, true); !s.ok()) return s;
+    std::pmr::vector<std::size_t> failed(&scratch_);
     for (std::size_t n = 0; n < ntuples.size(); ++n) {
       RNTupleInfo& nt = info_.rntuples[ntuples[n]];
-      std::vector<std::byte> env[2];
+      std::pmr::vector<std::byte> env[2] = {std::pmr::vector<std::byte>(&scratch_),
+                                            std::pmr::vector<std::byte>(&scratch_)};
       const std::uint64_t lens[2] = {nt.len_header, nt.len_footer};
       const std::uint64_t seeks[2] = {nt.seek_header, nt.seek_footer};
       Status st;
       for (int e = 0; e < 2 && st.ok(); ++e) {
-        const auto raw = (*chunks)[2 * n + static_cast<std::size_t>(e)].bytes;
+        const auto raw = chunks[2 * n + static_cast<std::size_t>(e)].bytes;
         if (raw.size() == lens[e]) {
           env[e].assign(raw.begin(), raw.end());
         } else {
@@ -631,11 +649,16 @@ class FileReader {
     return {};
   }
 
+  // Scratch memory for what only lives while the file is read (the reader's vectors, header,
+  // key lists and directory records): bump allocation, freed at once with the reader, so a
+  // small file's reading needs no heap beyond what it returns. Declared first: used below.
+  alignas(std::max_align_t) std::array<std::byte, 8192> scratch_bytes_;
+  std::pmr::monotonic_buffer_resource scratch_{scratch_bytes_.data(), scratch_bytes_.size()};
   const ReadOptions& opts_;
   RootFileInfo info_;
   Reader io_;
-  std::vector<Directory> dirs_;
-  std::unordered_set<std::int64_t> seen_key_lists_;
+  std::pmr::vector<Directory> dirs_{&scratch_};
+  std::pmr::unordered_set<std::int64_t> seen_key_lists_{&scratch_};
   std::optional<StreamerInfos> infos_;
   bool infos_loaded_ = false;
   std::string streamer_info_error_;

@@ -4,6 +4,8 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
+#include <functional>
+#include <span>
 #include <string>
 
 #include "mpiprep/extract/root/model.hpp"
@@ -296,8 +298,11 @@ std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
 }
 
 std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
-  std::vector<std::int64_t> common;
+  // `common` views the intersection so far: a branch's own offsets in the tree's pool while
+  // they are sorted and distinct (the usual case: then nothing is copied), else `owned`.
+  std::span<const std::int64_t> common;
   bool first = true;
+  std::vector<std::int64_t> owned;
   std::vector<std::int64_t> mine;
   std::vector<std::int64_t> both;
   // Every branch under fBranches (any depth) counts; the intersection does not depend on the
@@ -318,20 +323,28 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
     }
     const BranchInfo& b = *bp;
     if (b.normal_baskets + b.embedded_baskets == 0) continue;
-    const auto offs = tree.entry_offsets(b);
+    std::span<const std::int64_t> offs = tree.entry_offsets(b);
     // Most branches of a tree share their basket boundaries: nothing to intersect then.
     if (!first && std::equal(offs.begin(), offs.end(), common.begin(), common.end())) continue;
-    mine.assign(offs.begin(), offs.end());
-    if (!std::is_sorted(mine.begin(), mine.end())) std::sort(mine.begin(), mine.end());
-    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    if (std::adjacent_find(offs.begin(), offs.end(), std::greater_equal<>()) != offs.end()) {
+      mine.assign(offs.begin(), offs.end());
+      std::sort(mine.begin(), mine.end());
+      mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+      offs = mine;
+    }
     if (first) {
-      common = mine;
+      if (offs.data() == mine.data()) {
+        owned.swap(mine);
+        offs = owned;
+      }
+      common = offs;
       first = false;
     } else {
       both.clear();
-      std::set_intersection(common.begin(), common.end(), mine.begin(), mine.end(),
+      std::set_intersection(common.begin(), common.end(), offs.begin(), offs.end(),
                             std::back_inserter(both));
-      common.swap(both);
+      owned.swap(both);
+      common = owned;
     }
   }
   std::vector<std::int64_t> out;
@@ -350,12 +363,40 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
   m.uuid = info.header.uuid_string();
   m.compression = info.compression.to_string();
   m.bytes_read = info.bytes_read;
-  std::vector<int> tree_of(info.keys.size(), -1);
-  std::vector<int> ntuple_of(info.keys.size(), -1);
-  for (std::size_t i = 0; i < info.trees.size(); ++i) tree_of[info.trees[i].key_index] = static_cast<int>(i);
-  for (std::size_t i = 0; i < info.rntuples.size(); ++i) {
-    ntuple_of[info.rntuples[i].key_index] = static_cast<int>(i);
+  // The reader lists trees and RNTuples in key order, so each is found by walking along;
+  // a model built otherwise (by hand) is indexed first.
+  auto by_key = [](const auto& v) {
+    return std::is_sorted(v.begin(), v.end(),
+                          [](const auto& a, const auto& b) { return a.key_index < b.key_index; });
+  };
+  const bool in_order = by_key(info.trees) && by_key(info.rntuples);
+  std::vector<int> tree_of;
+  std::vector<int> ntuple_of;
+  if (!in_order) {
+    tree_of.assign(info.keys.size(), -1);
+    ntuple_of.assign(info.keys.size(), -1);
+    for (std::size_t i = 0; i < info.trees.size(); ++i) tree_of[info.trees[i].key_index] = static_cast<int>(i);
+    for (std::size_t i = 0; i < info.rntuples.size(); ++i) {
+      ntuple_of[info.rntuples[i].key_index] = static_cast<int>(i);
+    }
   }
+  std::size_t next_tree = 0;
+  std::size_t next_ntuple = 0;
+  auto tree_at = [&](std::size_t key) -> const TreeInfo* {
+    if (!in_order) return tree_of[key] >= 0 ? &info.trees[static_cast<std::size_t>(tree_of[key])] : nullptr;
+    while (next_tree < info.trees.size() && info.trees[next_tree].key_index < key) ++next_tree;
+    return next_tree < info.trees.size() && info.trees[next_tree].key_index == key ? &info.trees[next_tree]
+                                                                                   : nullptr;
+  };
+  auto ntuple_at = [&](std::size_t key) -> const RNTupleInfo* {
+    if (!in_order) {
+      return ntuple_of[key] >= 0 ? &info.rntuples[static_cast<std::size_t>(ntuple_of[key])] : nullptr;
+    }
+    while (next_ntuple < info.rntuples.size() && info.rntuples[next_ntuple].key_index < key) ++next_ntuple;
+    return next_ntuple < info.rntuples.size() && info.rntuples[next_ntuple].key_index == key
+               ? &info.rntuples[next_ntuple]
+               : nullptr;
+  };
   m.objects.reserve(info.keys.size());
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
     const KeyInfo& k = info.keys[i];
@@ -370,8 +411,10 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
     } else {
       o.kind = k.class_name;
     }
-    if (tree_of[i] >= 0) {
-      const TreeInfo& t = info.trees[static_cast<std::size_t>(tree_of[i])];
+    const TreeInfo* tp = tree_at(i);
+    const RNTupleInfo* np = tp == nullptr ? ntuple_at(i) : nullptr;
+    if (tp != nullptr) {
+      const TreeInfo& t = *tp;
       o.num_entries = t.entries;
       o.columns.reserve(t.top.size());
       for (const std::uint32_t b : t.top) {
@@ -382,8 +425,8 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
       if (clusters) o.clusters = common_entry_offsets(t);
-    } else if (ntuple_of[i] >= 0) {
-      const RNTupleInfo& nt = info.rntuples[static_cast<std::size_t>(ntuple_of[i])];
+    } else if (np != nullptr) {
+      const RNTupleInfo& nt = *np;
       o.num_entries = nt.entries;
       for (const std::uint32_t f : nt.top_fields) {
         o.columns.push_back(Column{nt.fields[f].name, nt.fields[f].type_name});
