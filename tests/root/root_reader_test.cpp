@@ -3,6 +3,8 @@
 // cluster settings, top branches with their leaves), RNTuples; then the FileMeta view.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 
 #include "mpiprep/extract/extractor.hpp"
 #include "mpiprep/extract/root/reader.hpp"
+#include "common/meta_compare.hpp"
 #include "root_test_util.hpp"
 
 namespace mpiprep::extract::root {
@@ -459,6 +462,29 @@ TEST_P(ExpectedRootFile, FastPathAgreesWithGeneralDecoder) {
     EXPECT_EQ(a.objects[i].columns, b.objects[i].columns);
     EXPECT_EQ(a.objects[i].clusters, b.objects[i].clusters);
     EXPECT_EQ(a.objects[i].n_columns_total, b.objects[i].n_columns_total);
+  }
+}
+
+// extract() moves the keys' strings into the FileMeta (to_file_meta(RootFileInfo&&)); trees
+// and RNTuples are matched to keys by walking them in key order, or through an index when a
+// model lists them otherwise. All must give what the copying to_file_meta gives.
+TEST_P(ExpectedRootFile, FileMetaByMoveAndInAnyTreeOrder) {
+  RootFileInfo info = info_;
+  if (!info.keys.empty()) {
+    info.keys.back().title = "a title longer than the fifteen characters of a short string";
+    info.object_errors.push_back(ObjectError{info.keys.size() - 1, ErrorKind::kUnsupportedVersion,
+                                             "a message longer than the short string buffer"});
+  }
+  const FileMeta reference = to_file_meta(info, true);
+  RootFileInfo moved = info;
+  mpiprep::testing::expect_same(to_file_meta(std::move(moved), true), reference);
+  RootFileInfo reversed = info;
+  std::reverse(reversed.trees.begin(), reversed.trees.end());
+  std::reverse(reversed.rntuples.begin(), reversed.rntuples.end());
+  mpiprep::testing::expect_same(to_file_meta(reversed, true), reference);
+  if (!info.keys.empty()) {
+    EXPECT_EQ(reference.objects.back().error_message, "a message longer than the short string buffer");
+    EXPECT_EQ(reference.objects.back().title, info.keys.back().title);
   }
 }
 

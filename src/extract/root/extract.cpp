@@ -1,4 +1,6 @@
 // extract::root::extract(): the Extractor entry point over the native reader.
+#include <utility>
+
 #include "mpiprep/extract/extractor.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
@@ -8,7 +10,7 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& opts)
   ReadOptions ro;
   auto info = read_root_file(file, ro);
   if (!info.ok()) return info.error();
-  FileMeta meta = to_file_meta(*info, opts.clusters);
+  FileMeta meta = to_file_meta(std::move(*info), opts.clusters);
   meta.path = file.path();
   meta.size = static_cast<std::int64_t>(file.size());
   return meta;

@@ -361,7 +361,11 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
   return out;
 }
 
-FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
+namespace {
+
+// to_file_meta(); with `owned` (the same object as `info`), the keys' strings and the error
+// messages are moved instead of copied.
+FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clusters) {
   FileMeta m;
   m.format = FileFormat::kRoot;
   m.uuid = info.header.uuid_string();
@@ -405,15 +409,22 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
     const KeyInfo& k = info.keys[i];
     ObjectMeta& o = m.objects.emplace_back();  // built in place
-    o.path = k.path;
-    o.title = k.title;
     o.cycle = k.cycle;
     if (k.class_name == "TTree" || k.class_name == "TNtuple" || k.class_name == "TNtupleD") {
       o.kind = "TTree";
     } else if (k.class_name == "ROOT::RNTuple" || k.class_name == "ROOT::Experimental::RNTuple") {
       o.kind = "RNTuple";
+    } else if (owned != nullptr) {
+      o.kind = std::move(owned->keys[i].class_name);
     } else {
       o.kind = k.class_name;
+    }
+    if (owned != nullptr) {  // k's strings are not read below
+      o.path = std::move(owned->keys[i].path);
+      o.title = std::move(owned->keys[i].title);
+    } else {
+      o.path = k.path;
+      o.title = k.title;
     }
     const TreeInfo* tp = tree_at(i);
     const RNTupleInfo* np = tp == nullptr ? ntuple_at(i) : nullptr;
@@ -438,12 +449,23 @@ FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
       o.n_columns_total = static_cast<std::int64_t>(nt.fields.size());
     }
   }
-  for (const ObjectError& e : info.object_errors) {
+  for (std::size_t i = 0; i < info.object_errors.size(); ++i) {
+    const ObjectError& e = info.object_errors[i];
     ObjectMeta& o = m.objects[e.key_index];
     o.error_kind = e.kind;
-    o.error_message = e.message;
+    if (owned != nullptr) {
+      o.error_message = std::move(owned->object_errors[i].message);
+    } else {
+      o.error_message = e.message;
+    }
   }
   return m;
 }
+
+}  // namespace
+
+FileMeta to_file_meta(const RootFileInfo& info, bool clusters) { return build_file_meta(info, nullptr, clusters); }
+
+FileMeta to_file_meta(RootFileInfo&& info, bool clusters) { return build_file_meta(info, &info, clusters); }
 
 }  // namespace mpiprep::extract::root

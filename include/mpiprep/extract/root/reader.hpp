@@ -62,5 +62,8 @@ struct ReadOptions {
 // with entries, top-level columns, total column count and (when `clusters`) the common
 // cluster boundaries; objects in info.object_errors carry their error.
 [[nodiscard]] FileMeta to_file_meta(const RootFileInfo& info, bool clusters);
+// The same, moving the keys' path, title and class strings and the error messages out of
+// `info` instead of copying them (extract() uses it: one allocation less per long string).
+[[nodiscard]] FileMeta to_file_meta(RootFileInfo&& info, bool clusters);
 
 }  // namespace mpiprep::extract::root
