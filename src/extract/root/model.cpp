@@ -8,6 +8,10 @@
 #include <span>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "mpiprep/extract/root/model.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
@@ -74,6 +78,15 @@ std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
 // memchr's call overhead was 4% of a NanoAOD file's extraction (two calls per column).
 [[gnu::always_inline]] inline std::size_t find_bracket(std::string_view t) {
   std::size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes per step first: most NanoAOD leaves are scalars whose title (their name)
+  // holds no bracket, so title and name are scanned to the end (~40 bytes each).
+  for (; i + 16 <= t.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+    const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('['))));
+    if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m));
+  }
+#endif
   if constexpr (std::endian::native == std::endian::little) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ull;
     constexpr std::uint64_t kHigh = 0x8080808080808080ull;
@@ -434,8 +447,9 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
       o.columns.reserve(t.top.size());
       for (const std::uint32_t b : t.top) {
         const BranchInfo& br = t.branches[b];
-        Column& col = o.columns.emplace_back();  // in place: no temporary strings to move
-        col.name.assign(br.name);
+        // The name constructed in place (assign() into an empty string went through the
+        // general _M_replace: ~45 instructions more per column).
+        Column& col = o.columns.emplace_back(std::string(br.name), std::string());
         append_branch_type(t, br, col.type);
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
