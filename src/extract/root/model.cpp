@@ -449,7 +449,8 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
         const BranchInfo& br = t.branches[b];
         // The name constructed in place (assign() into an empty string went through the
         // general _M_replace: ~45 instructions more per column).
-        Column& col = o.columns.emplace_back(std::string(br.name), std::string());
+        // (Not emplace_back(name, type): clang before 16 has no parenthesized aggregate init.)
+        Column& col = o.columns.emplace_back(Column{std::string(br.name), std::string()});
         append_branch_type(t, br, col.type);
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
