@@ -163,10 +163,10 @@ TEST(Robustness, RandomBytesAreAnError) {
   }
 }
 
-// The fast path for plain TBranches never decides whether a record is valid: on damaged tree
-// records (the inflated payloads of every test file's trees, with bytes flipped or cut short)
-// it gives up and the general decoder must then produce exactly the model or the error it
-// produces on its own.
+// The fast path for TBranches and TBranchElements never decides whether a record is valid: on
+// damaged tree records (the inflated payloads of every test file's trees, with bytes flipped
+// or cut short) it gives up and the general decoder must then produce exactly the model or
+// the error it produces on its own.
 TEST(Robustness, FastPathAgreesWithGeneralDecoderOnDamagedRecords) {
   std::uint64_t x = 0x2545f4914f6cdd1dull;
   auto next = [&x] {

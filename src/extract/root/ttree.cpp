@@ -550,15 +550,16 @@ class TreeParser : private ObjectStream {
     return {begin, count};
   }
 
-  // --- fast path: a plain TBranch ----------------------------------------------------------
+  // --- fast path: TBranch and TBranchElement -----------------------------------------------
   //
-  // Most branches of real trees (all 1,499 of a NanoAOD Events tree) are a TBranch v10-v13
-  // without sub-branches or embedded baskets whose leaves are plain TLeafX objects. They are
-  // decoded here with the position in a register and one bounds check per run of fixed-size
-  // fields, into exactly what branch()/tbranch()/leaf() would produce. Anything else (another
-  // shape, a short or inconsistent record) makes it give up without a trace: the caller then
-  // decodes the same bytes with the general code, which also produces the error messages,
-  // so the fast path never decides whether a file is valid. Tests compare both on every file.
+  // Most branches of real trees (all 1,507 of a NanoAOD file, every branch of a split object)
+  // are a TBranch v10-v13, or a TBranchElement v8-v10 on such a base, without embedded
+  // baskets, whose leaves are TLeafX or TLeafElement v1 objects. They are decoded here with
+  // the position in a register and one bounds check per run of fixed-size fields, into
+  // exactly what branch()/tbranch()/leaf() would produce. Anything else (another shape, a
+  // short or inconsistent record) makes it give up without a trace: the caller then decodes
+  // the same bytes with the general code, which also produces the error messages, so the fast
+  // path never decides whether a file is valid. Tests compare both on every file.
 
   // The position-in-a-register reader of the fast path: every helper returns false instead of
   // recording an error.
