@@ -350,16 +350,25 @@ std::optional<FileMeta> Cache::lookup_brief(std::string_view path, std::int64_t 
   return impl_->materialize_brief(it->second, keep, ctx);
 }
 
+std::optional<FileMeta> Cache::lookup_brief_row(RowRef row, ObjectFilter keep,
+                                                const void* ctx) const {
+  if (row == kNoRow) return std::nullopt;
+  return impl_->materialize_brief(row, keep, ctx);
+}
+
 Classification Cache::classify(std::span<const SurveyEntry> entries,
                                std::uint64_t options_hash) const {
   const Impl& im = *impl_;
   Classification c;
   c.verdicts.reserve(entries.size());
+  c.rows.reserve(entries.size());
   // Which rows the survey saw, by slot: cheaper than a second hash set of paths.
   std::vector<char> seen_base(im.base.files.rows(), 0), seen_overlay(im.overlay.size(), 0);
   for (const auto& e : entries) {
     Verdict v = Verdict::kMissNew;
+    RowRef row = kNoRow;
     if (auto it = im.index.find(e.path); it != im.index.end()) {
+      row = it->second;
       v = im.verdict(it->second, e.size, e.mtime_ns, options_hash);
       if (it->second >= 0)
         seen_base[static_cast<std::size_t>(it->second)] = 1;
@@ -367,6 +376,7 @@ Classification Cache::classify(std::span<const SurveyEntry> entries,
         seen_overlay[static_cast<std::size_t>(~it->second)] = 1;
     }
     c.verdicts.push_back(v);
+    c.rows.push_back(row);
     ++c.counts[static_cast<std::size_t>(v)];
   }
   for (const auto& [path, slot] : im.index) {

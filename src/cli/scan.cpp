@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -248,12 +249,25 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   }
 
   // ---- 1. inputs (rank 0) ------------------------------------------------------------------
+  // The cache load (HDF5, rank 0) does not depend on the inputs: it runs on a thread while the
+  // inputs are expanded (a directory walk: POSIX only) and surveyed, and is joined before the
+  // classification. Nothing else calls HDF5 meanwhile (the library is not thread-safe here).
+  // Read-only: moving a bad cache aside waits for the checks below (see step 3).
+  std::future<cache::Cache::Loaded> early_load;
+  if (root && opt.use_cache) {
+    early_load = std::async(std::launch::async, [&cache_path] {
+      cache::LoadOptions peek;
+      peek.move_aside = false;
+      return cache::Cache::load(cache_path, peek);
+    });
+  }
   fileset::Fileset files;
   std::optional<Error> fatal;
   if (root) {
     fileset::ExpandOptions eo;
     eo.dataset = opt.dataset;
     eo.glob = opt.glob;
+    eo.threads = std::max(1, std::min(threads, 8));  // as the survey, which it replaces for dirs
     auto expanded = fileset::expand(opt.inputs, eo, fs);
     if (!expanded.ok()) {
       fatal = expanded.error();
@@ -294,17 +308,40 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   }
 
   // ---- 2. survey (all ranks) ---------------------------------------------------------------
+  // Files the directory walk already statted (relative to their directory, as find does) are
+  // not statted again: for a directory input the survey has nothing left to do. Lists and
+  // fileset JSON, and files whose walk stat failed, are surveyed as before.
   std::vector<std::string> paths;
+  std::vector<std::size_t> path_spec;  // paths[k] is files.files[path_spec[k]]
   if (root) {
-    paths.reserve(files.files.size());
-    for (const auto& f : files.files) paths.push_back(f.path);
+    for (std::size_t i = 0; i < files.files.size(); ++i) {
+      if (files.walk_stat(i) != nullptr) continue;
+      paths.push_back(files.files[i].path);
+      path_spec.push_back(i);
+    }
   }
   std::vector<survey::SurveyEntry> surveyed;
   {
     auto t = rec.time(report::Phase::kSurvey);
     survey::SurveyOptions so;
     so.threads = std::max(1, std::min(threads, 8));
-    surveyed = survey::survey(comm, paths, fs, so);
+    auto stats = survey::survey(comm, paths, fs, so);
+    if (root) {
+      if (paths.size() == files.files.size()) {
+        surveyed = std::move(stats);
+      } else {
+        surveyed.resize(files.files.size());
+        for (std::size_t k = 0; k < path_spec.size(); ++k)
+          surveyed[path_spec[k]] = std::move(stats[k]);
+        for (std::size_t i = 0; i < files.files.size(); ++i) {
+          if (const io::FileStat* ws = files.walk_stat(i)) {
+            surveyed[i].path = files.files[i].path;
+            surveyed[i].ok = true;
+            surveyed[i].stat = *ws;
+          }
+        }
+      }
+    }
   }
 
   // ---- 3. cache: replay journals, load, classify (rank 0) -----------------------------------
@@ -320,9 +357,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     if (opt.use_cache) {
       // Not moved aside yet: a cache written by a newer mpiprep is someone else's data, not
       // garbage (fatal, below); only a corrupt or foreign file is moved aside.
-      cache::LoadOptions peek;
-      peek.move_aside = false;
-      auto loaded = cache::Cache::load(cache_path, peek);
+      auto loaded = early_load.get();
       if (loaded.report.status == cache::LoadStatus::kForeign &&
           loaded.report.reason.find("newer than this mpiprep") != std::string::npos) {
         cache_fatal = make_error(ErrorKind::kUnsupportedVersion,
@@ -367,32 +402,53 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       key_spec.push_back(i);
     }
     std::vector<cache::Verdict> verdicts(keys.size(), cache::Verdict::kMissNew);
+    std::vector<cache::RowRef> rows;
     if (store) {
       auto cls = store->classify(keys, options_hash);
-      verdicts = cls.verdicts;
+      verdicts = std::move(cls.verdicts);
+      rows = std::move(cls.rows);
       if (opt.prune && !cls.removed.empty()) {
         pruned = store->erase(cls.removed);
         log::info(kLog, fmt::format("pruned {} cache rows of files no longer present", pruned));
       }
     }
-    for (std::size_t k = 0; k < keys.size(); ++k) {
-      if (verdicts[k] == cache::Verdict::kHit) {
-        // Only the objects the output looks at: materializing whole files (columns, filters,
-        // attributes of every object) was most of a warm run's time and memory.
-        const auto& spec = files.files[key_spec[k]];
-        std::optional<std::string_view> want;
-        if (spec.object_path) want = *spec.object_path;
+    // Hits, on the rank's threads (the cache's const calls are thread-safe; each hit writes
+    // its own metas slot): only the objects the output looks at, from the row classify()
+    // found. Materializing whole files (columns, filters, attributes of every object) was most
+    // of a warm run's time and memory.
+    if (store) {
+      auto materialize = [&](std::size_t from, std::size_t to) {
         auto keep = [](const void* ctx, std::string_view path, std::string_view kind) {
           return object_needed_for(*static_cast<const std::optional<std::string_view>*>(ctx),
                                    path, kind);
         };
-        auto hit = store->lookup_brief(keys[k].path, keys[k].size, keys[k].mtime_ns,
-                                       options_hash, keep, &want);
-        if (hit) {
-          metas[key_spec[k]] = std::move(*hit);
-          ++out.hits;
-          continue;
+        for (std::size_t k = from; k < to; ++k) {
+          if (verdicts[k] != cache::Verdict::kHit) continue;
+          const auto& spec = files.files[key_spec[k]];
+          std::optional<std::string_view> want;
+          if (spec.object_path) want = *spec.object_path;
+          metas[key_spec[k]] = store->lookup_brief_row(rows[k], keep, &want);
         }
+      };
+      // Below a few thousand hits a thread costs more than it saves.
+      const std::size_t nthreads = std::clamp<std::size_t>(
+          keys.size() / 4096, 1, static_cast<std::size_t>(std::clamp(core_threads, 1, 8)));
+      if (nthreads <= 1) {
+        materialize(0, keys.size());
+      } else {
+        std::vector<std::thread> pool;
+        const std::size_t per = (keys.size() + nthreads - 1) / nthreads;
+        for (std::size_t w = 1; w < nthreads; ++w)
+          pool.emplace_back(materialize, std::min(keys.size(), w * per),
+                            std::min(keys.size(), (w + 1) * per));
+        materialize(0, std::min(keys.size(), per));
+        for (auto& th : pool) th.join();
+      }
+    }
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      if (verdicts[k] == cache::Verdict::kHit && metas[key_spec[k]]) {
+        ++out.hits;
+        continue;
       }
       schedule::WorkItem w;
       w.path = keys[k].path;

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -110,14 +113,19 @@ class Builder {
   }
 
   void add(const std::string& dataset_name, std::string abs_path,
-           std::optional<std::string> object_path) {
+           std::optional<std::string> object_path,
+           std::optional<io::FileStat> stat = std::nullopt) {
     Dataset& d = dataset(dataset_name);  // a dataset exists even if all its files are dups
+    catch_up();
     // Append first, then index it: one hash of the path, and the set holds indices, not copies.
     fs_.files.push_back(FileSpec{dataset_name, std::move(abs_path), std::move(object_path)});
+    fs_.walk_stats.push_back(stat);
     auto [it, inserted] = seen_.insert(fs_.files.size() - 1);
+    indexed_ = fs_.files.size();
     if (!inserted) {
       FileSpec dup = std::move(fs_.files.back());
       fs_.files.pop_back();
+      fs_.walk_stats.pop_back();
       const std::size_t first = *it;
       auto [dit, new_dup] = dups_.try_emplace(first, fs_.duplicates.size());
       if (new_dup) {
@@ -131,6 +139,27 @@ class Builder {
     d.files.push_back(fs_.files.back());
   }
 
+  // Adds files known to be distinct (one directory walk). As the first input (the common
+  // single-directory run) they are not hashed at all: nothing can duplicate them until a
+  // later add(), which indexes them first.
+  void add_distinct(const std::string& dataset_name, std::vector<std::string>&& paths,
+                    std::vector<std::optional<io::FileStat>>&& stats) {
+    if (!fs_.files.empty()) {
+      reserve(dataset_name, paths.size());
+      for (std::size_t i = 0; i < paths.size(); ++i)
+        add(dataset_name, std::move(paths[i]), std::nullopt, stats[i]);
+      return;
+    }
+    Dataset& d = dataset(dataset_name);
+    fs_.files.reserve(paths.size());
+    d.files.reserve(paths.size());
+    for (auto& p : paths) {
+      fs_.files.push_back(FileSpec{dataset_name, std::move(p), std::nullopt});
+      d.files.push_back(fs_.files.back());
+    }
+    fs_.walk_stats = std::move(stats);
+  }
+
   // Room for `n` more files (a directory walk knows its count): no rehash or regrowth.
   void reserve(const std::string& dataset_name, std::size_t n) {
     // Geometric, so many directory inputs do not reallocate once each.
@@ -139,6 +168,7 @@ class Builder {
     };
     grow(dataset(dataset_name).files);
     grow(fs_.files);
+    grow(fs_.walk_stats);
     if (seen_reserved_ < seen_.size() + n) {
       seen_reserved_ = std::max(seen_.size() + n, 2 * seen_reserved_);
       seen_.reserve(seen_reserved_);
@@ -195,7 +225,19 @@ class Builder {
   Fileset fs_;
   std::unordered_map<std::string, std::size_t> index_;
   std::size_t last_ = static_cast<std::size_t>(-1);
+  // Files deferred by add_distinct enter the set at the next add().
+  void catch_up() {
+    if (indexed_ >= fs_.files.size()) return;
+    if (seen_reserved_ < fs_.files.size()) {
+      seen_reserved_ = fs_.files.size();
+      seen_.reserve(seen_reserved_);
+    }
+    for (std::size_t i = indexed_; i < fs_.files.size(); ++i) seen_.insert(i);
+    indexed_ = fs_.files.size();
+  }
+
   std::unordered_set<std::size_t, PathHash, PathEq> seen_;
+  std::size_t indexed_ = 0;  // fs_.files[0, indexed_) are in seen_
   std::size_t seen_reserved_ = 0;
   std::unordered_map<std::size_t, std::size_t> dups_;  // fs_.files index -> fs_.duplicates index
 };
@@ -335,53 +377,166 @@ Status add_list_file(Builder& b, io::FileSystem& fs, const std::string& list_pat
   return {};
 }
 
-Status walk(Builder& b, io::FileSystem& fs, const std::string& dir, const ExpandOptions& options,
-            int depth, std::vector<std::string>& found) {
-  if (depth > options.max_depth) {
-    return make_error(ErrorKind::kInconsistent,
-                      "directory " + dir + ": deeper than " + std::to_string(options.max_depth) +
-                          " levels (symlink loop?)");
+// One file found by a directory walk, with the stat taken while listing its directory.
+struct Found {
+  std::string path;
+  std::optional<io::FileStat> stat;
+};
+
+// The walk of one directory input: a queue of directories that `threads` workers list (and
+// whose matching files they stat) concurrently. Each worker keeps its own finds and warnings;
+// they are merged and sorted at the end, so the result does not depend on the thread count.
+class Walker {
+ public:
+  Walker(io::FileSystem& fs, const ExpandOptions& options) : fs_(fs), options_(options) {}
+
+  Status run(const std::string& root, std::vector<Found>& found,
+             std::vector<std::string>& warnings) {
+    queue_.push_back({root, 0});
+    const int nthreads = std::clamp(options_.threads, 1, 64);
+    std::vector<Part> parts(static_cast<std::size_t>(nthreads));
+    if (nthreads == 1) {
+      work(parts[0]);
+    } else {
+      std::vector<std::thread> pool;
+      pool.reserve(parts.size());
+      for (auto& part : parts) pool.emplace_back([this, &part] { work(part); });
+      for (auto& t : pool) t.join();
+    }
+    // The first failure in path order, whichever thread met it first.
+    const Part* failed = nullptr;
+    for (const auto& part : parts)
+      if (part.error && (failed == nullptr || part.error_dir < failed->error_dir)) failed = &part;
+    if (failed != nullptr) return *failed->error;
+    std::size_t n = 0;
+    for (const auto& part : parts) n += part.found.size();
+    found.reserve(found.size() + n);
+    std::vector<std::string> new_warnings;
+    for (auto& part : parts) {
+      for (auto& f : part.found) found.push_back(std::move(f));
+      for (auto& w : part.warnings) new_warnings.push_back(std::move(w));
+    }
+    std::sort(new_warnings.begin(), new_warnings.end());
+    for (auto& w : new_warnings) warnings.push_back(std::move(w));
+    return {};
   }
-  auto entries = fs.list_dir_typed(dir);
-  if (!entries) {
-    return make_error(entries.error().kind, "directory " + dir + ": " + entries.error().message);
-  }
-  for (const auto& entry : *entries) {
-    const std::string& name = entry.name;
-    if (name == "." || name == "..") continue;
-    std::string child = dir == "/" ? "/" + name : dir + "/" + name;
-    // The listing's type spares a stat per file (the survey stats every file anyway); only
-    // symlinks and entries of unknown type are statted here.
-    bool is_directory = entry.type == io::EntryType::kDirectory;
-    if (entry.type == io::EntryType::kUnknown) {
-      auto st = fs.stat(child);
+
+ private:
+  struct Dir {
+    std::string path;
+    int depth;
+  };
+  struct Part {
+    std::vector<Found> found;
+    std::vector<std::string> warnings;
+    std::optional<Error> error;
+    std::string error_dir;
+  };
+
+  void work(Part& part) {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty() || busy_ == 0; });
+      if (stop_ || queue_.empty()) break;  // failed, or nothing queued and nobody listing
+      Dir dir = std::move(queue_.back());
+      queue_.pop_back();
+      ++busy_;
+      lock.unlock();
+      std::vector<Dir> subdirs;
+      auto st = list(dir, part, subdirs);
+      lock.lock();
+      --busy_;
       if (!st) {
-        // A dangling symlink or a file removed during the walk: not worth failing the run.
-        b.warn("skipping " + child + ": " + st.error().message);
-        continue;
+        part.error = st.error();
+        part.error_dir = dir.path;
+        stop_ = true;
       }
-      is_directory = st->is_directory;
+      for (auto& d : subdirs) queue_.push_back(std::move(d));
+      cv_.notify_all();
     }
-    if (is_directory) {
-      if (auto s = walk(b, fs, child, options, depth + 1, found); !s) return s;
-    } else if (options.glob.empty() || ::fnmatch(options.glob.c_str(), name.c_str(), 0) == 0) {
-      found.push_back(std::move(child));
-    }
+    cv_.notify_all();
   }
-  return {};
-}
+
+  Status list(const Dir& dir, Part& part, std::vector<Dir>& subdirs) {
+    if (dir.depth > options_.max_depth) {
+      return make_error(ErrorKind::kInconsistent,
+                        "directory " + dir.path + ": deeper than " +
+                            std::to_string(options_.max_depth) + " levels (symlink loop?)");
+    }
+    const std::string& glob = options_.glob;
+    auto matches = [&glob](std::string_view name) {
+      // fnmatch needs a NUL-terminated name; readdir's names are, and so is a std::string.
+      return glob.empty() || ::fnmatch(glob.c_str(), std::string(name).c_str(), 0) == 0;
+    };
+    // Stat what will be kept (matching files) and what must be told apart (unknown types,
+    // symlinks): a stat the survey would otherwise make again with a full path resolution.
+    io::StatSelector want = [&matches](std::string_view name, io::EntryType type) {
+      return type == io::EntryType::kUnknown || (type == io::EntryType::kFile && matches(name));
+    };
+    auto entries = fs_.list_dir_stat(dir.path, want);
+    if (!entries) {
+      return make_error(entries.error().kind,
+                        "directory " + dir.path + ": " + entries.error().message);
+    }
+    for (auto& entry : *entries) {
+      const std::string& name = entry.name;
+      if (name == "." || name == "..") continue;
+      std::string child = dir.path == "/" ? "/" + name : dir.path + "/" + name;
+      // The listing's type spares a stat per file; only symlinks and entries of unknown type
+      // need one to tell directories from files.
+      bool is_directory = entry.type == io::EntryType::kDirectory;
+      if (entry.type == io::EntryType::kUnknown) {
+        if (!entry.stat) {
+          auto st = fs_.stat(child);
+          if (!st) {
+            // A dangling symlink or a file removed during the walk: not worth failing the run.
+            part.warnings.push_back("skipping " + child + ": " + st.error().message);
+            continue;
+          }
+          entry.stat = *st;
+        }
+        is_directory = entry.stat->is_directory;
+      }
+      if (is_directory) {
+        subdirs.push_back({std::move(child), dir.depth + 1});
+      } else if ((entry.type == io::EntryType::kFile && entry.stat) || matches(name)) {
+        // (a listed file with a stat was selected, so it matched)
+        part.found.push_back({std::move(child), entry.stat});
+      }
+    }
+    return {};
+  }
+
+  io::FileSystem& fs_;
+  const ExpandOptions& options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Dir> queue_;
+  int busy_ = 0;
+  bool stop_ = false;
+};
 
 Status add_directory(Builder& b, io::FileSystem& fs, const std::string& dir,
                      const ExpandOptions& options, const std::string& dataset) {
-  std::vector<std::string> found;
-  if (auto s = walk(b, fs, dir, options, 0, found); !s) return s;
-  std::sort(found.begin(), found.end());
+  std::vector<Found> found;
+  std::vector<std::string> warnings;
+  if (auto s = Walker(fs, options).run(dir, found, warnings); !s) return s;
+  for (auto& w : warnings) b.warn(std::move(w));
+  std::sort(found.begin(), found.end(),
+            [](const Found& x, const Found& y) { return x.path < y.path; });
   if (found.empty()) {
     b.warn("directory " + dir + ": no files" +
            (options.glob.empty() ? std::string() : " matching '" + options.glob + "'"));
   }
-  b.reserve(dataset, found.size());
-  for (auto& f : found) b.add(dataset, std::move(f), std::nullopt);
+  std::vector<std::string> paths;
+  std::vector<std::optional<io::FileStat>> stats;
+  paths.reserve(found.size());
+  stats.reserve(found.size());
+  for (auto& f : found) {
+    paths.push_back(std::move(f.path));
+    stats.push_back(f.stat);
+  }
+  b.add_distinct(dataset, std::move(paths), std::move(stats));
   return {};
 }
 

@@ -206,6 +206,18 @@ std::string absolute_path(const std::string& path) {
 
 // ---- Posix ---------------------------------------------------------------------------------
 
+namespace {
+FileStat to_file_stat(const struct ::stat& st) {
+  FileStat fs;
+  fs.size = static_cast<std::int64_t>(st.st_size);
+  fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  fs.is_directory = S_ISDIR(st.st_mode);
+  fs.is_regular = S_ISREG(st.st_mode);
+  return fs;
+}
+}  // namespace
+
+
 Result<FileStat> PosixFileSystem::stat(const std::string& path) {
   struct ::stat st {};
   while (::stat(path.c_str(), &st) != 0) {
@@ -213,12 +225,7 @@ Result<FileStat> PosixFileSystem::stat(const std::string& path) {
     if (err == EINTR) continue;
     return errno_error(err, "stat", path);
   }
-  FileStat fs;
-  fs.size = static_cast<std::int64_t>(st.st_size);
-  fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  fs.is_directory = S_ISDIR(st.st_mode);
-  fs.is_regular = S_ISREG(st.st_mode);
-  return fs;
+  return to_file_stat(st);
 }
 
 Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::open(const std::string& path) {
@@ -277,6 +284,35 @@ Result<std::vector<DirEntry>> PosixFileSystem::list_dir_typed(const std::string&
   }
   ::closedir(d);
   return entries;
+}
+
+Result<std::vector<DirEntry>> PosixFileSystem::list_dir_stat(const std::string& path,
+                                                             const StatSelector& want) {
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return errno_error(errno, "opendir", path);
+  const int dfd = ::dirfd(d);
+  std::vector<DirEntry> entries;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n == "." || n == "..") continue;
+    const EntryType type = e->d_type == DT_REG   ? EntryType::kFile
+                           : e->d_type == DT_DIR ? EntryType::kDirectory
+                                                 : EntryType::kUnknown;
+    DirEntry& de = entries.emplace_back(DirEntry{std::string(n), type, std::nullopt});
+    if (!want || !want(n, type)) continue;
+    // Relative to the directory's descriptor: one component to resolve, not the whole path.
+    // Flags 0 follow a symlink, as stat(2) does. A failure (the entry vanished, EACCES, EINTR)
+    // leaves `stat` empty: the caller's stat(path) then reports it in the usual words.
+    struct ::stat st {};
+    if (::fstatat(dfd, e->d_name, &st, 0) == 0) de.stat = to_file_stat(st);
+  }
+  ::closedir(d);
+  return entries;
+}
+
+Result<std::vector<DirEntry>> FileSystem::list_dir_stat(const std::string& path,
+                                                        const StatSelector& /*want*/) {
+  return list_dir_typed(path);
 }
 
 Result<std::vector<DirEntry>> FileSystem::list_dir_typed(const std::string& path) {
@@ -438,6 +474,20 @@ Result<std::unique_ptr<RandomAccessFile>> CountingFileSystem::open(const std::st
       std::make_unique<CountingFile>(std::move(f).value(), counters_));
 }
 
+Result<std::vector<DirEntry>> CountingFileSystem::list_dir_stat(const std::string& path,
+                                                                const StatSelector& want) {
+  // Counted after the fact from what came back, so a base that stats nothing counts nothing;
+  // a stat that failed is not seen here and is counted when the caller re-stats the path.
+  auto r = base_.list_dir_stat(path, want);
+  if (r.ok()) {
+    std::uint64_t n = 0;
+    for (const auto& e : *r)
+      if (e.stat) ++n;
+    counters_.stats.fetch_add(n, std::memory_order_relaxed);
+  }
+  return r;
+}
+
 // ---- Fault injecting -----------------------------------------------------------------------
 
 void FaultInjectingFileSystem::fail_reads(const std::string& path) {
@@ -560,6 +610,11 @@ Result<std::vector<std::string>> RetryingFileSystem::list_dir(const std::string&
 
 Result<std::vector<DirEntry>> RetryingFileSystem::list_dir_typed(const std::string& path) {
   return with_retries(policy_, *retries_, [&] { return base_.list_dir_typed(path); });
+}
+
+Result<std::vector<DirEntry>> RetryingFileSystem::list_dir_stat(const std::string& path,
+                                                                const StatSelector& want) {
+  return with_retries(policy_, *retries_, [&] { return base_.list_dir_stat(path, want); });
 }
 
 FileSystem& default_file_system() {

@@ -125,7 +125,18 @@ TEST_P(RoundTrip, BriefLookupResolvesExactlyLikeTheFullOne) {
   };
   std::size_t compared = 0, kept = 0, total = 0;
   for (const Cache* cache : {&base, &overlay}) {
-    for (const auto& m : metas) {
+    // The warm path's form: classify() finds each row once, lookup_brief_row() reads it.
+    std::vector<SurveyEntry> survey;
+    for (const auto& m : metas) survey.push_back({m.path, m.size, m.mtime_ns});
+    survey.push_back({"/data/not-cached.root", 1, 2});
+    const Classification cls = cache->classify(survey, kOpts);
+    ASSERT_EQ(cls.rows.size(), survey.size());
+    EXPECT_EQ(cls.rows.back(), kNoRow);
+    EXPECT_FALSE(cache->lookup_brief_row(cls.rows.back(), keep, nullptr).has_value());
+    for (std::size_t mi = 0; mi < metas.size(); ++mi) {
+      const FileMeta& m = metas[mi];
+      ASSERT_EQ(cls.verdicts[mi], Verdict::kHit) << m.path;
+      ASSERT_NE(cls.rows[mi], kNoRow) << m.path;
       std::vector<std::optional<std::string>> wants = {std::nullopt, "/", "no/such/object"};
       for (const auto& o : m.objects) {
         wants.emplace_back(o.path);
@@ -139,6 +150,18 @@ TEST_P(RoundTrip, BriefLookupResolvesExactlyLikeTheFullOne) {
         auto brief = cache->lookup_brief(m.path, m.size, m.mtime_ns, kOpts, keep, &want);
         ASSERT_TRUE(brief.has_value()) << m.path;
         EXPECT_EQ(brief->uuid, m.uuid);
+        auto by_row = cache->lookup_brief_row(cls.rows[mi], keep, &want);
+        ASSERT_TRUE(by_row.has_value()) << m.path;
+        EXPECT_EQ(by_row->path, m.path);
+        EXPECT_EQ(by_row->uuid, brief->uuid);
+        EXPECT_EQ(by_row->size, brief->size);
+        EXPECT_EQ(by_row->mtime_ns, brief->mtime_ns);
+        ASSERT_EQ(by_row->objects.size(), brief->objects.size()) << m.path;
+        for (std::size_t oi = 0; oi < brief->objects.size(); ++oi) {
+          EXPECT_EQ(by_row->objects[oi].path, brief->objects[oi].path);
+          EXPECT_EQ(by_row->objects[oi].num_entries, brief->objects[oi].num_entries);
+          EXPECT_EQ(by_row->objects[oi].clusters, brief->objects[oi].clusters);
+        }
         EXPECT_EQ(brief->format, m.format);
         kept += brief->objects.size();
         total += full->objects.size();

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <random>
 
@@ -312,9 +315,10 @@ TEST_F(ExpandPosix, DirectoriesListsAndJson) {
   EXPECT_EQ(paths(w->files), (std::vector<std::string>{base + "/weird.dat"}));
 }
 
-// The walk takes regular files and directories from the listing's entry types and stats only
-// what the listing could not type (symlinks): symlinked directories are still followed and a
-// dangling symlink is still skipped with a warning.
+// The walk takes regular files and directories from the listing's entry types, stats kept
+// files and what the listing could not type (symlinks) relative to their directory, and never
+// a directory: symlinked directories are still followed and a dangling symlink is still
+// skipped with a warning.
 TEST_F(ExpandPosix, WalkStatsOnlyWhatTheListingCannotType) {
   write("data/run1/a.root", "root");
   write("data/run1/b.root", "root");
@@ -336,8 +340,98 @@ TEST_F(ExpandPosix, WalkStatsOnlyWhatTheListingCannotType) {
                                       base + "/run1/b.root", base + "/run2/c.root"}));
   ASSERT_EQ(r->warnings.size(), 1u);
   EXPECT_NE(r->warnings[0].find("dangling.root"), std::string::npos) << r->warnings[0];
-  // The input itself, then the two symlinks; none of the four files and three directories.
-  EXPECT_EQ(fs.counters().stats.load(), 3u);
+  // The input itself; the directory symlink and the four files, each once and relative to
+  // its directory (list_dir_stat); the dangling link, whose relative stat failed, once by path
+  // for its error message. No directory is statted.
+  EXPECT_EQ(fs.counters().stats.load(), 7u);
+  // Every kept file carries the walk's stat, and it is what stat(2) says.
+  ASSERT_EQ(r->walk_stats.size(), r->files.size());
+  for (std::size_t i = 0; i < r->files.size(); ++i) {
+    const io::FileStat* ws = r->walk_stat(i);
+    ASSERT_NE(ws, nullptr) << r->files[i].path;
+    auto st = posix.stat(r->files[i].path);
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(ws->size, st->size);
+    EXPECT_EQ(ws->mtime_ns, st->mtime_ns);
+    EXPECT_TRUE(ws->is_regular);
+    EXPECT_FALSE(ws->is_directory);
+  }
+}
+
+// The walk's stats agree with stat() for files of different sizes and times, non-matching
+// names are neither kept nor statted, and the result does not depend on the thread count.
+TEST_F(ExpandPosix, WalkStatsAgreeWithStatAndThreadsChangeNothing) {
+  for (int d = 0; d < 12; ++d) {
+    const auto sub = "data/run1/d" + std::to_string(d);
+    std::filesystem::create_directories(root_ / sub / "deeper");
+    for (int f = 0; f < 7; ++f) {
+      write(sub + "/f" + std::to_string(f) + ".h5", std::string(static_cast<std::size_t>(d * 7 + f), 'x'));
+      write(sub + "/skip" + std::to_string(f) + ".txt", "no");
+    }
+    write(sub + "/deeper/g.h5", std::string(static_cast<std::size_t>(1000 + d), 'y'));
+    std::filesystem::last_write_time(root_ / sub / "f3.h5",
+                                     std::filesystem::file_time_type::clock::now() -
+                                         std::chrono::hours(24 * (d + 1)));
+  }
+  std::filesystem::create_directories(root_ / "data" / "run1" / "d0" / "extra");
+  write("data/run1/d0/extra/u.h5", "u");
+  io::PosixFileSystem posix;
+  ExpandOptions o;
+  o.glob = "*.h5";
+  std::optional<Fileset> serial;
+  for (int threads : {1, 2, 4, 16}) {
+    io::CountingFileSystem fs(posix);
+    o.threads = threads;
+    auto r = expand(std::vector<std::string>{(root_ / "data").string()}, o, fs);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ(r->files.size(), 12u * 8 + 1);
+    ASSERT_EQ(r->walk_stats.size(), r->files.size());
+    // The input, then each .h5 file once: no .txt file and no directory is statted.
+    EXPECT_EQ(fs.counters().stats.load(), 1u + r->files.size()) << threads << " threads";
+    for (std::size_t i = 0; i < r->files.size(); ++i) {
+      const io::FileStat* ws = r->walk_stat(i);
+      ASSERT_NE(ws, nullptr) << r->files[i].path;
+      auto st = posix.stat(r->files[i].path);
+      ASSERT_TRUE(st.ok());
+      EXPECT_EQ(ws->size, st->size) << r->files[i].path;
+      EXPECT_EQ(ws->mtime_ns, st->mtime_ns) << r->files[i].path;
+      EXPECT_TRUE(ws->is_regular);
+    }
+    EXPECT_TRUE(std::is_sorted(r->files.begin(), r->files.end(),
+                               [](const FileSpec& a, const FileSpec& b) { return a.path < b.path; }));
+    if (!serial) {
+      serial = std::move(*r);
+      continue;
+    }
+    EXPECT_EQ(r->files, serial->files) << threads << " threads";
+    EXPECT_EQ(r->warnings, serial->warnings);
+    ASSERT_EQ(r->datasets.size(), 1u);
+    EXPECT_EQ(r->datasets[0].files, serial->datasets[0].files);
+  }
+}
+
+// A directory input followed by a list naming one of its files again: the walk's files are
+// indexed for duplicate detection when the second input arrives, and the stats stay aligned.
+TEST_F(ExpandPosix, WalkedFilesAreStillDeduplicatedAgainstLaterInputs) {
+  write("data/run1/a.root", "aa");
+  write("data/run2/b.root", "bbb");
+  write("list.txt", "data/run2/b.root\nother.root\n");
+  io::PosixFileSystem fs;
+  ExpandOptions o;
+  o.cwd = root_.string();
+  o.glob = "*.root";
+  auto r = expand(std::vector<std::string>{"data", "@list.txt"}, o, fs);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const std::string base = root_.string();
+  EXPECT_EQ(paths(r->files), (std::vector<std::string>{base + "/data/run1/a.root",
+                                                       base + "/data/run2/b.root",
+                                                       base + "/other.root"}));
+  ASSERT_EQ(r->duplicates.size(), 1u);
+  EXPECT_EQ(r->duplicates[0].path, base + "/data/run2/b.root");
+  ASSERT_EQ(r->walk_stats.size(), 3u);
+  ASSERT_TRUE(r->walk_stats[1].has_value());
+  EXPECT_EQ(r->walk_stats[1].value_or(io::FileStat{}).size, 3);
+  EXPECT_FALSE(r->walk_stats[2].has_value());  // from the list: the survey stats it
 }
 
 

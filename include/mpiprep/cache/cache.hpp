@@ -100,8 +100,14 @@ std::string_view verdict_name(Verdict v) noexcept;
 // permanent ones (corrupt, truncated, unsupported_*, not_found, inconsistent) are cache hits.
 bool is_transient(ErrorKind kind) noexcept;
 
+// The cache row a survey entry matched (an opaque handle, valid until the cache is next
+// modified), for lookup_brief_row: the path is hashed once per file per run.
+using RowRef = std::int64_t;
+inline constexpr RowRef kNoRow = INT64_MIN;
+
 struct Classification {
   std::vector<Verdict> verdicts;     // one per survey entry, in the same order
+  std::vector<RowRef> rows;          // one per survey entry: its row, or kNoRow (new path)
   std::vector<std::string> removed;  // cached paths absent from the survey, sorted
   std::array<std::size_t, kNumVerdicts> counts{};
 
@@ -189,6 +195,11 @@ class Cache {
                                                      std::int64_t mtime_ns,
                                                      std::uint64_t options_hash,
                                                      ObjectFilter keep, const void* ctx) const;
+  // Local. lookup_brief() of the row classify() matched for an entry whose verdict was kHit,
+  // without hashing its path again; nullopt if the row's values cannot be read (a miss).
+  // `row` must come from classify() on this cache with no put/erase since.
+  [[nodiscard]] std::optional<FileMeta> lookup_brief_row(RowRef row, ObjectFilter keep,
+                                                         const void* ctx) const;
   // Local. Verdict for every surveyed file plus the cached paths the survey did not see.
   [[nodiscard]] Classification classify(std::span<const SurveyEntry> entries,
                                         std::uint64_t options_hash) const;

@@ -54,11 +54,19 @@ struct Rejected {
 struct Fileset {
   std::vector<Dataset> datasets;  // order of first appearance
   std::vector<FileSpec> files;    // flat, order of appearance across all inputs
+  // What the directory walk's stat said about files[i], when it took one (directory inputs
+  // on a filesystem that reports it): the survey then has nothing left to do for that file.
+  // Empty optional, or i beyond the end (lists, fileset JSON, hand-made Filesets): not
+  // statted yet.
+  std::vector<std::optional<io::FileStat>> walk_stats;
   std::vector<Duplicate> duplicates;
   std::vector<Rejected> rejected;
   std::vector<std::string> warnings;  // e.g. conflicting metadata, directory with no match
 
   [[nodiscard]] const Dataset* find_dataset(std::string_view name) const;
+  [[nodiscard]] const io::FileStat* walk_stat(std::size_t i) const {
+    return i < walk_stats.size() && walk_stats[i] ? &*walk_stats[i] : nullptr;
+  }
 };
 
 struct ExpandOptions {
@@ -71,6 +79,11 @@ struct ExpandOptions {
   std::string cwd;
   // Directory recursion limit: guards against symlink loops (stat follows links).
   int max_depth = 64;
+  // Threads walking the subdirectories of a directory input concurrently (each lists a
+  // directory and stats its matching files): on Lustre/GPFS every stat is a metadata-server
+  // round trip, so concurrent ones are what makes a large tree fast. The FileSystem must be
+  // thread-safe (all of io's are). The result does not depend on it.
+  int threads = 1;
 };
 
 // Local. Expands `inputs` in order:
@@ -79,7 +92,10 @@ struct ExpandOptions {
 //   - a file that is a fileset JSON (".json" suffix, or content that parses as a JSON object):
 //     {"ds": {"files": {"path": "tree" | null | {"object_path": ...}}, "metadata": {...}}},
 //     {"ds": {"files": ["path", ...]}}, {"ds": ["path", ...]}, {"ds": {"path": "tree"}}.
-//   - a directory: recursive walk, files whose name matches `glob`, sorted by path.
+//   - a directory: recursive walk, files whose name matches `glob`, sorted by path; each
+//     file's stat, taken relative to its directory while listing it, goes to walk_stats
+//     (FileSystem::list_dir_stat; a file whose stat failed there has none: the survey
+//     stats it and reports why).
 //   - any other existing file: itself.
 // "scheme://" entries become `Rejected` (file:// is accepted as a local path). Errors (fatal
 // for the run, the CLI exits 2): unreadable or malformed JSON, missing list file, missing or

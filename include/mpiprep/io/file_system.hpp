@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -46,7 +48,13 @@ enum class EntryType : std::uint8_t { kUnknown, kFile, kDirectory };
 struct DirEntry {
   std::string name;
   EntryType type = EntryType::kUnknown;
+  // Set by list_dir_stat for the entries it was asked to stat and could (stat(2) semantics:
+  // symlinks followed); empty otherwise.
+  std::optional<FileStat> stat;
 };
+
+// Which entries list_dir_stat stats: called with the name and the listed type of each entry.
+using StatSelector = std::function<bool(std::string_view name, EntryType type)>;
 
 // A new file being written (see FileSystem::create_exclusive). Not thread-safe.
 class WritableFile {
@@ -72,6 +80,14 @@ class FileSystem {
   // The same with entry types, which saves a directory walk one stat per regular file on
   // filesystems that report them. The default says kUnknown for every entry.
   virtual Result<std::vector<DirEntry>> list_dir_typed(const std::string& path);
+  // The same, and stats the entries `want` selects relative to the open directory (POSIX:
+  // fstatat on its descriptor, as find does, instead of resolving every full path from the
+  // root). A selected entry whose stat fails (it vanished meanwhile) keeps an empty `stat`:
+  // the caller stats its path and gets the ordinary error. The default stats nothing (every
+  // `stat` empty), so callers must handle that; it is what test doubles and wrappers that
+  // must see each stat (latency, faults) get.
+  virtual Result<std::vector<DirEntry>> list_dir_stat(const std::string& path,
+                                                      const StatSelector& want);
 
   // Writing (used by the cache commit). The defaults fail with kInternal "not supported", so
   // read-only doubles (MemoryFileSystem, test fakes) need not implement them; Posix and the
@@ -101,6 +117,12 @@ class ForwardingFileSystem : public FileSystem {
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override {
     return base_.list_dir_typed(path);
   }
+  // Forwarded too, so its stats bypass this wrapper's stat(): a wrapper that changes or
+  // observes stat() must override this as well (Counting does).
+  Result<std::vector<DirEntry>> list_dir_stat(const std::string& path,
+                                              const StatSelector& want) override {
+    return base_.list_dir_stat(path, want);
+  }
   Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override {
     return base_.create_exclusive(path);
   }
@@ -122,6 +144,8 @@ class PosixFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  Result<std::vector<DirEntry>> list_dir_stat(const std::string& path,
+                                              const StatSelector& want) override;
   Result<std::unique_ptr<WritableFile>> create_exclusive(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
   Status sync_dir(const std::string& dir) override;
@@ -159,6 +183,9 @@ class CountingFileSystem final : public ForwardingFileSystem {
   explicit CountingFileSystem(FileSystem& base) : ForwardingFileSystem(base) {}
   Result<FileStat> stat(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
+  // Counts every entry it asks `base` to stat as one stat.
+  Result<std::vector<DirEntry>> list_dir_stat(const std::string& path,
+                                              const StatSelector& want) override;
   IoCounters& counters() { return counters_; }
 
  private:
@@ -227,6 +254,10 @@ class RetryingFileSystem final : public ForwardingFileSystem {
   Result<std::unique_ptr<RandomAccessFile>> open(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<std::vector<DirEntry>> list_dir_typed(const std::string& path) override;
+  // The listing is retried; a failed stat of one entry is left to the caller's stat(), which
+  // is retried there.
+  Result<std::vector<DirEntry>> list_dir_stat(const std::string& path,
+                                              const StatSelector& want) override;
   // Writes are not retried: after a failed fsync the kernel may have dropped the dirty pages
   // and marked them clean, so a second fsync can succeed without the data being on disk
   // ("fsyncgate"). The commit instead fails and starts again from scratch next run, so the
