@@ -59,6 +59,7 @@ int run_scan_command(int argc, char** argv, mpiprep::cli::ScanOptions opts, bool
   }
   static io::CountingFileSystem fs(*base);
   try {
+    opts.keep_memory_at_exit = true;  // the process ends when run_scan returns
     auto outcome = cli::run_scan(*comm, fs, opts);
     return outcome.exit_code;
   } catch (const cli::CollectiveFatalError& e) {

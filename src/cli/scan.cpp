@@ -38,6 +38,10 @@ namespace {
 
 constexpr std::string_view kLog = "scan";
 
+// ScanOptions::keep_memory_at_exit: the run's structures, never freed (a plain pointer: no
+// destructor runs at exit; reachable, so leak checkers do not report it).
+void* g_kept_at_exit = nullptr;
+
 // Collective. Rank 0's verdict on whether the run continues (with its reason), on all ranks.
 // Throws FatalError everywhere when rank 0 says stop.
 void agree_or_stop(comm::Communicator& comm, const std::optional<Error>& root_error) {
@@ -827,6 +831,18 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   out.failed = v[3];
   out.interrupted = interrupted;
   out.exit_code = interrupted > 0 ? kExitInterrupted : out.failed > 0 ? 1 : 0;
+  if (opt.keep_memory_at_exit) {
+    // Freeing them took ~45 ms of a 100,000-file warm run, after the report was written.
+    struct Kept {
+      fileset::Fileset files;
+      std::vector<std::optional<FileMeta>> metas;
+      std::optional<cache::Cache> store;
+      std::vector<survey::SurveyEntry> surveyed;
+      output::Preprocessed pre;
+    };
+    g_kept_at_exit = new Kept{std::move(files), std::move(metas), std::move(store),
+                              std::move(surveyed), std::move(pre)};
+  }
   return out;
 }
 

@@ -390,6 +390,7 @@ class Walker {
  public:
   Walker(io::FileSystem& fs, const ExpandOptions& options) : fs_(fs), options_(options) {}
 
+  // The files found under `root`, sorted by path, into `found` (replaced); warnings appended.
   Status run(const std::string& root, std::vector<Found>& found,
              std::vector<std::string>& warnings) {
     queue_.push_back({root, 0});
@@ -410,10 +411,13 @@ class Walker {
     if (failed != nullptr) return *failed->error;
     std::size_t n = 0;
     for (const auto& part : parts) n += part.found.size();
-    found.reserve(found.size() + n);
+    found.clear();
+    found.reserve(n);
     std::vector<std::string> new_warnings;
     for (auto& part : parts) {
+      const auto mid = static_cast<std::ptrdiff_t>(found.size());
       for (auto& f : part.found) found.push_back(std::move(f));
+      std::inplace_merge(found.begin(), found.begin() + mid, found.end(), by_path);
       for (auto& w : part.warnings) new_warnings.push_back(std::move(w));
     }
     std::sort(new_warnings.begin(), new_warnings.end());
@@ -455,7 +459,12 @@ class Walker {
       cv_.notify_all();
     }
     cv_.notify_all();
+    lock.unlock();
+    // Each thread sorts its own finds; run() merges the sorted runs.
+    std::sort(part.found.begin(), part.found.end(), by_path);
   }
+
+  static bool by_path(const Found& x, const Found& y) { return x.path < y.path; }
 
   Status list(const Dir& dir, Part& part, std::vector<Dir>& subdirs) {
     if (dir.depth > options_.max_depth) {
@@ -520,10 +529,8 @@ Status add_directory(Builder& b, io::FileSystem& fs, const std::string& dir,
                      const ExpandOptions& options, const std::string& dataset) {
   std::vector<Found> found;
   std::vector<std::string> warnings;
-  if (auto s = Walker(fs, options).run(dir, found, warnings); !s) return s;
+  if (auto s = Walker(fs, options).run(dir, found, warnings); !s) return s;  // sorted by path
   for (auto& w : warnings) b.warn(std::move(w));
-  std::sort(found.begin(), found.end(),
-            [](const Found& x, const Found& y) { return x.path < y.path; });
   if (found.empty()) {
     b.warn("directory " + dir + ": no files" +
            (options.glob.empty() ? std::string() : " matching '" + options.glob + "'"));
