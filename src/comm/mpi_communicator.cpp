@@ -2,9 +2,12 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace mpiprep::comm {
 namespace {
@@ -15,6 +18,27 @@ void check(int rc, const char* what) {
   int len = 0;
   MPI_Error_string(rc, msg, &len);
   throw std::runtime_error(std::string(what) + ": " + std::string(msg, static_cast<std::size_t>(len)));
+}
+
+// Waits for a non-blocking collective without burning the core: MPI_Test in a loop for
+// 200 us, then sleeps between tests (50 us, doubling to 1 ms). Open MPI's blocking collectives
+// busy-poll, so a rank waiting for rank 0's serial phases (input walk, cache load, output)
+// used a whole core for nothing, which on a shared or oversubscribed node is taken from rank 0.
+// Used for the small first stage of each collective (sizes, barrier, reductions), where ranks
+// wait for each other; bulk data moves with blocking calls once everyone is there, so a large
+// broadcast is not slowed by sleeping intermediate ranks.
+void wait_politely(MPI_Request& req, const char* what) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto pause = std::chrono::microseconds(50);
+  for (;;) {
+    int done = 0;
+    check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+    if (done != 0) return;
+    if (Clock::now() - t0 < std::chrono::microseconds(200)) continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
 }
 
 int to_count(std::size_t n) {
@@ -66,11 +90,17 @@ class MpiCommunicator final : public Communicator {
     std::abort();
   }
 
-  void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+  void barrier() override {
+    MPI_Request req = MPI_REQUEST_NULL;
+    check(MPI_Ibarrier(comm_, &req), "MPI_Ibarrier");
+    wait_politely(req, "MPI_Ibarrier");
+  }
 
   void bcast(Bytes& data, int root) override {
     unsigned long long n = data.size();
-    check(MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, comm_), "MPI_Bcast");
+    MPI_Request req = MPI_REQUEST_NULL;
+    check(MPI_Ibcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, comm_, &req), "MPI_Ibcast");
+    wait_politely(req, "MPI_Ibcast");
     data.resize(n);
     check(MPI_Bcast(data.data(), to_count(n), MPI_BYTE, root, comm_), "MPI_Bcast");
   }
@@ -78,7 +108,10 @@ class MpiCommunicator final : public Communicator {
   std::vector<Bytes> gather(const Bytes& mine, int root) override {
     int n = to_count(mine.size());
     std::vector<int> counts(rank_ == root ? static_cast<std::size_t>(size_) : 0);
-    check(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather");
+    MPI_Request req = MPI_REQUEST_NULL;
+    check(MPI_Igather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_, &req),
+          "MPI_Igather");
+    wait_politely(req, "MPI_Igather");
     std::vector<int> displs;
     Bytes flat;
     if (rank_ == root) {
@@ -107,7 +140,9 @@ class MpiCommunicator final : public Communicator {
   double allreduce_sum(double v) override { return reduce(v, MPI_SUM); }
   std::int64_t allreduce_sum(std::int64_t v) override {
     long long in = v, out = 0;
-    check(MPI_Allreduce(&in, &out, 1, MPI_LONG_LONG, MPI_SUM, comm_), "MPI_Allreduce");
+    MPI_Request req = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(&in, &out, 1, MPI_LONG_LONG, MPI_SUM, comm_, &req), "MPI_Iallreduce");
+    wait_politely(req, "MPI_Iallreduce");
     return out;
   }
 
@@ -119,7 +154,9 @@ class MpiCommunicator final : public Communicator {
 
   double reduce(double v, MPI_Op op) {
     double out = 0;
-    check(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, op, comm_), "MPI_Allreduce");
+    MPI_Request req = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(&v, &out, 1, MPI_DOUBLE, op, comm_, &req), "MPI_Iallreduce");
+    wait_politely(req, "MPI_Iallreduce");
     return out;
   }
 
