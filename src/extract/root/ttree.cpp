@@ -498,8 +498,9 @@ class TreeParser : private ObjectStream {
     if (depth == 0 && c_.ok()) {
       // A first guess for the whole tree: the top-level count (NanoAOD: all of it), or for
       // split objects (a few top-level branches, many below) one branch per 512 bytes of
-      // record (a branch with its leaf takes 300 to 600).
-      const std::size_t guess = std::max(n, c_.size() / 512);
+      // record (a branch with its leaf takes 300 to 600), at most 16,384 that way (a record
+      // of big embedded baskets holds few branches).
+      const std::size_t guess = std::max(n, std::min<std::size_t>(c_.size() / 512, 16384));
       t_.branches.reserve(guess);
       state_.reserve(guess);
       t_.leaves.reserve(guess);
