@@ -270,20 +270,7 @@ Result<std::vector<std::string>> PosixFileSystem::list_dir(const std::string& pa
 }
 
 Result<std::vector<DirEntry>> PosixFileSystem::list_dir_typed(const std::string& path) {
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) return errno_error(errno, "opendir", path);
-  std::vector<DirEntry> entries;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n(e->d_name);
-    if (n == "." || n == "..") continue;
-    // Symlinks stay unknown: the caller's stat follows them, as it always did.
-    const EntryType type = e->d_type == DT_REG   ? EntryType::kFile
-                           : e->d_type == DT_DIR ? EntryType::kDirectory
-                                                 : EntryType::kUnknown;
-    entries.push_back(DirEntry{std::string(n), type});
-  }
-  ::closedir(d);
-  return entries;
+  return list_dir_stat(path, nullptr);
 }
 
 Result<std::vector<DirEntry>> PosixFileSystem::list_dir_stat(const std::string& path,
@@ -295,6 +282,7 @@ Result<std::vector<DirEntry>> PosixFileSystem::list_dir_stat(const std::string& 
   while (dirent* e = ::readdir(d)) {
     std::string_view n(e->d_name);
     if (n == "." || n == "..") continue;
+    // Symlinks stay unknown: the caller's stat follows them, as it always did.
     const EntryType type = e->d_type == DT_REG   ? EntryType::kFile
                            : e->d_type == DT_DIR ? EntryType::kDirectory
                                                  : EntryType::kUnknown;
