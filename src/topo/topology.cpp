@@ -208,7 +208,9 @@ PlacementSummary summarize(const std::vector<RankPlacement>& ranks) {
       bindings.insert(r->binding);
       for (const auto& n : parse_list(r->numa)) numa.insert(std::to_string(n));
       threads += r->threads;
-      if (!is_bound(r->binding)) unbound.push_back(r->rank);
+      // A rank alone on its node may run anywhere on it (and its threads use every core):
+      // only ranks sharing a node need binding to stay off each other's cores.
+      if (!is_bound(r->binding) && rs.size() > 1) unbound.push_back(r->rank);
       if (rs.size() <= 8 || cpusets.size() < 40) {
         cpusets += (cpusets.empty() ? "" : "|") + (r->cpuset.empty() ? "?" : r->cpuset);
       } else if (cpusets.back() != '.') {

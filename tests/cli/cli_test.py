@@ -79,6 +79,37 @@ check(rc == 2, f"bad argument exits 2, got {rc}")
 rc, out, err = run([args.mpiprep, "scan", "--cache", "/proc/no/such/dir/c.h5", fileset], mpi=2)
 check(rc == 2, f"unwritable cache exits 2, got {rc}")
 
+# --- scan as a plain process: no MPI, the same results -----------------------------------------
+# Started without a launcher, scan runs on one process without initializing MPI (and commits
+# through the serial path); MPIPREP_SINGLETON_MPI=1 makes it a singleton MPI job instead. Both
+# must give what mpirun -n 1 gives, cold and warm.
+launcher_vars = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPIPREP_SINGLETON_MPI"]
+plain_outs = {}
+for label, env in [("plain", {}), ("singleton", {"MPIPREP_SINGLETON_MPI": "1"}), ("mpirun", None)]:
+    c = os.path.join(args.work, f"{label}-cache.h5")
+    o = os.path.join(args.work, f"{label}-out.json")
+    rj = os.path.join(args.work, f"{label}-report.json")
+    cmd = [args.mpiprep, "scan", "--cache", c, "--output", o, "--no-report", "--report-json", rj,
+           fileset]
+    for attempt in ("cold", "warm"):
+        if env is None:
+            r = lib.run(lib.mpi_cmd(args.mpiexec, 1, cmd))
+        else:
+            r = lib.run(cmd, env=env, unset=[v for v in launcher_vars if v not in env])
+        check(r.rc == 0, f"{label} {attempt} scan exits 0"
+              + ("" if r.rc == 0 else f", got {r.rc}: {r.err[-500:]}"))
+        said_plain = "without MPI" in r.err
+        check(said_plain == (label == "plain"),
+              f"{label} {attempt}: logs whether MPI was left out ({said_plain})")
+        counts = json.load(open(rj))["counts"] if r.rc == 0 else {}
+        want = (0, 2) if attempt == "cold" else (2, 0)
+        check((counts.get("hits"), counts.get("misses")) == want,
+              f"{label} {attempt}: hits and misses {want}, got {counts}")
+    check(lib.run([args.mpiprep, "cache", "verify", c]).rc == 0, f"{label}: the cache verifies")
+    plain_outs[label] = open(o).read()
+check(plain_outs["plain"] == plain_outs["mpirun"] == plain_outs["singleton"],
+      "plain process, singleton MPI and mpirun -n 1 write the same preprocessed fileset")
+
 # --- cache show / verify ---------------------------------------------------------------------
 rc, out, err = run([args.mpiprep, "cache", "verify", cache])
 check(rc == 0, f"cache verify of a good cache exits 0, got {rc}: {err}")

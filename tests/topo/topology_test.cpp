@@ -95,5 +95,18 @@ TEST(Placement, WarnsOnUnboundOversubscribedAndSharedCores) {
   EXPECT_EQ(s.warnings[0], "a: 8 extraction threads on 4 cores: threads oversubscribe the cores");
 }
 
+TEST(Placement, UnboundRankAloneOnItsNodeIsNoWarning) {
+  // One rank per node may use every core of it; binding would only take cores away.
+  auto s = summarize({rank(0, "a", "0-3", "none", 4, 4, 4), rank(1, "b", "0-3", "none", 4, 4, 4)});
+  EXPECT_TRUE(s.warnings.empty()) << s.warnings.front();
+  // Two unbound ranks on one node still are.
+  s = summarize({rank(0, "a", "0-3", "none", 4, 4, 2), rank(1, "a", "0-3", "none", 4, 4, 2),
+                 rank(2, "b", "0-3", "none", 4, 4, 4)});
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("2 of 3 ranks are not bound to cores (ranks 0-1)"),
+            std::string::npos)
+      << s.warnings[0];
+}
+
 }  // namespace
 }  // namespace mpiprep::topo
