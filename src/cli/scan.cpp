@@ -257,8 +257,12 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   // inputs are expanded (a directory walk: POSIX only) and surveyed, and is joined before the
   // classification. Nothing else calls HDF5 meanwhile (the library is not thread-safe here).
   // Read-only: moving a bad cache aside waits for the checks below (see step 3).
+  // libhdf5 is initialized here, on the main thread, not by the loading thread's first call:
+  // a parallel build's initialization makes MPI calls (an attribute on MPI_COMM_SELF), which
+  // MPI_THREAD_FUNNELED allows only on the main thread.
   std::future<cache::Cache::Loaded> early_load;
   if (root && opt.use_cache) {
+    extract::hdf5::initialize();
     early_load = std::async(std::launch::async, [&cache_path] {
       cache::LoadOptions peek;
       peek.move_aside = false;
