@@ -14,6 +14,8 @@
 namespace mpiprep::extract::root {
 namespace {
 
+// Also the cluster boundaries, which to_file_meta intersects in its pass over the columns
+// when every branch is top-level.
 TEST(ColumnTypes, EveryTestFileColumnIsItsBranchTypeName) {
   std::size_t columns = 0;
   for (const std::string& name : root_test_files()) {
@@ -23,6 +25,7 @@ TEST(ColumnTypes, EveryTestFileColumnIsItsBranchTypeName) {
     const FileMeta meta = to_file_meta(*info, true);
     for (const TreeInfo& t : info->trees) {
       const ObjectMeta& o = meta.objects.at(t.key_index);
+      EXPECT_EQ(o.clusters, common_entry_offsets(t));
       ASSERT_EQ(o.columns.size(), t.top.size());
       for (std::size_t i = 0; i < t.top.size(); ++i) {
         const BranchInfo& b = t.branches[t.top[i]];

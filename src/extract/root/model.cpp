@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -46,7 +47,7 @@ std::string_view streamer_basic_type(int code) {
   }
 }
 
-std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
+[[gnu::always_inline]] inline std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
   // "TLeaf" + one letter, or TLeafF16 / TLeafD32 (a switch: this runs once per column; the
   // prefix compared inline, a memcmp call cost more than the rest).
   if (cls.size() < 6 || cls[0] != 'T' || cls[1] != 'L' || cls[2] != 'e' || cls[3] != 'a' || cls[4] != 'f') {
@@ -405,69 +406,83 @@ std::string branch_type_name(const TreeInfo& tree, const BranchInfo& branch) {
   return s;
 }
 
-std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
-  // `common` views the intersection so far: a branch's own offsets in the tree's pool while
-  // they are sorted and distinct (the usual case: then nothing is copied), else `owned`.
-  std::span<const std::int64_t> common;
-  bool first = true;
-  std::vector<std::int64_t> owned;
-  std::vector<std::int64_t> mine;
-  std::vector<std::int64_t> both;
-  // Every branch under fBranches (any depth) counts; the intersection does not depend on the
-  // order, so when the decoder saw that every branch is reachable no walk is needed.
-  std::vector<std::uint32_t> stack;
-  if (!tree.all_branches_reachable) stack.assign(tree.top.rbegin(), tree.top.rend());
-  std::size_t next = 0;  // the linear scan's position
-  for (;;) {
-    const BranchInfo* bp = nullptr;
-    if (tree.all_branches_reachable) {
-      if (next == tree.branches.size()) break;
-      bp = &tree.branches[next++];
-    } else {
-      if (stack.empty()) break;
-      bp = &tree.branches[stack.back()];
-      stack.pop_back();
-      for (const std::uint32_t c : tree.children(*bp)) stack.push_back(c);
-    }
-    const BranchInfo& b = *bp;
-    if (b.normal_baskets + b.embedded_baskets == 0) continue;
+namespace {
+
+// The intersection over branches of their entry offsets, one branch at a time, in any order.
+class OffsetIntersection {
+ public:
+  void add(const TreeInfo& tree, const BranchInfo& b) {
+    if (b.normal_baskets + b.embedded_baskets == 0) return;
     std::span<const std::int64_t> offs = tree.entry_offsets(b);
     // Most branches of a tree share their basket boundaries: nothing to intersect then.
     // (Compared inline: a memcmp call per branch cost more than the rest of the loop.)
-    if (!first && offs.size() == common.size()) {
+    if (!first_ && offs.size() == common_.size()) {
       std::size_t k = 0;
-      while (k < offs.size() && offs[k] == common[k]) ++k;
-      if (k == offs.size()) continue;
+      while (k < offs.size() && offs[k] == common_[k]) ++k;
+      if (k == offs.size()) return;
     }
     if (std::adjacent_find(offs.begin(), offs.end(), std::greater_equal<>()) != offs.end()) {
-      mine.assign(offs.begin(), offs.end());
-      std::sort(mine.begin(), mine.end());
-      mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
-      offs = mine;
+      mine_.assign(offs.begin(), offs.end());
+      std::sort(mine_.begin(), mine_.end());
+      mine_.erase(std::unique(mine_.begin(), mine_.end()), mine_.end());
+      offs = mine_;
     }
-    if (first) {
-      if (offs.data() == mine.data()) {
-        owned.swap(mine);
-        offs = owned;
+    if (first_) {
+      if (offs.data() == mine_.data()) {
+        owned_.swap(mine_);
+        offs = owned_;
       }
-      common = offs;
-      first = false;
+      common_ = offs;
+      first_ = false;
     } else {
-      both.clear();
-      std::set_intersection(common.begin(), common.end(), offs.begin(), offs.end(),
-                            std::back_inserter(both));
-      owned.swap(both);
-      common = owned;
+      both_.clear();
+      std::set_intersection(common_.begin(), common_.end(), offs.begin(), offs.end(),
+                            std::back_inserter(both_));
+      owned_.swap(both_);
+      common_ = owned_;
     }
   }
-  std::vector<std::int64_t> out;
-  out.reserve(common.size() + 2);
-  out.push_back(0);
-  for (const std::int64_t x : common) {
-    if (x > 0 && x < tree.entries) out.push_back(x);
+
+  // 0, the common boundaries inside (0, entries), entries.
+  [[nodiscard]] std::vector<std::int64_t> boundaries(std::int64_t entries) const {
+    std::vector<std::int64_t> out;
+    out.reserve(common_.size() + 2);
+    out.push_back(0);
+    for (const std::int64_t x : common_) {
+      if (x > 0 && x < entries) out.push_back(x);
+    }
+    if (entries > 0) out.push_back(entries);
+    return out;
   }
-  if (tree.entries > 0) out.push_back(tree.entries);
-  return out;
+
+ private:
+  // The intersection so far: a branch's own offsets in the tree's pool while they are sorted
+  // and distinct (the usual case: then nothing is copied), else owned_.
+  std::span<const std::int64_t> common_;
+  bool first_ = true;
+  std::vector<std::int64_t> owned_;
+  std::vector<std::int64_t> mine_;
+  std::vector<std::int64_t> both_;
+};
+
+}  // namespace
+
+std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
+  OffsetIntersection common;
+  // Every branch under fBranches (any depth) counts; the intersection does not depend on the
+  // order, so when the decoder saw that every branch is reachable no walk is needed.
+  if (tree.all_branches_reachable) {
+    for (const BranchInfo& b : tree.branches) common.add(tree, b);
+  } else {
+    std::vector<std::uint32_t> stack(tree.top.rbegin(), tree.top.rend());
+    while (!stack.empty()) {
+      const BranchInfo& b = tree.branches[stack.back()];
+      stack.pop_back();
+      for (const std::uint32_t c : tree.children(b)) stack.push_back(c);
+      common.add(tree, b);
+    }
+  }
+  return common.boundaries(tree.entries);
 }
 
 namespace {
@@ -540,23 +555,36 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
     if (tp != nullptr) {
       const TreeInfo& t = *tp;
       o.num_entries = t.entries;
-      o.columns.reserve(t.top.size());
-      for (const std::uint32_t b : t.top) {
-        const BranchInfo& br = t.branches[b];
-        // Both strings constructed in place (assign() into an empty string goes through the
-        // general _M_replace); the type built in a TypeBuf first, a long one again in place.
-        // (Not emplace_back(name, type): clang before 16 has no parenthesized aggregate init.)
+      // A tree whose branches are all top-level (NanoAOD) has its cluster boundaries
+      // intersected in the same pass over its branches as its columns.
+      const bool one_pass = clusters && t.all_branches_reachable && t.top.size() == t.branches.size();
+      OffsetIntersection common;
+      // Columns value-initialized, then both strings constructed in place: no temporary
+      // Column moved in, no assign() through the general _M_replace. The type is built in a
+      // TypeBuf first (a long one again, in place). (Not emplace_back(name, type): clang
+      // before 16 has no parenthesized aggregate init.)
+      o.columns.resize(t.top.size());
+      for (std::size_t j = 0; j < t.top.size(); ++j) {
+        const BranchInfo& br = t.branches[t.top[j]];
+        Column& col = o.columns[j];
         TypeBuf type;
         append_branch_type(t, br, type);
+        std::destroy_at(&col.name);  // empty strings: nothing to free
+        std::construct_at(&col.name, br.name);
         if (!type.overflow()) [[likely]] {
-          o.columns.emplace_back(Column{std::string(br.name), std::string(type.view())});
+          std::destroy_at(&col.type);
+          std::construct_at(&col.type, type.view());
         } else {
-          Column& col = o.columns.emplace_back(Column{std::string(br.name), std::string()});
           append_branch_type(t, br, col.type);
         }
+        if (one_pass) common.add(t, br);
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
-      if (clusters) o.clusters = common_entry_offsets(t);
+      if (one_pass) {
+        o.clusters = common.boundaries(t.entries);
+      } else if (clusters) {
+        o.clusters = common_entry_offsets(t);
+      }
     } else if (np != nullptr) {
       const RNTupleInfo& nt = *np;
       o.num_entries = nt.entries;
