@@ -159,29 +159,59 @@ std::optional<FileMeta> Cache::Impl::materialize(Slot s) const {
 std::optional<FileMeta> Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilter keep,
                                                        const void* ctx) const {
   FileMeta m;
+  if (!materialize_brief_into(s, keep, ctx, nullptr, m)) return std::nullopt;
+  return m;
+}
+
+bool Cache::Impl::base_set_wanted(std::size_t row, Cache::ObjectFilter keep, const void* ctx,
+                                  Cache::BriefMemo* memo) const {
+  const auto set = base.files.object_set[row];
+  if (set < 0) return false;
+  const auto ss = static_cast<std::size_t>(set);
+  if (memo != nullptr) {
+    if (memo->wanted.size() != base.object_sets.rows())
+      memo->wanted.assign(base.object_sets.rows(), -1);
+    if (memo->wanted[ss] >= 0) return memo->wanted[ss] != 0;
+  }
+  const auto& ob = base.objects;
+  const auto lo = base.object_sets.object_offsets[ss];
+  const auto hi = base.object_sets.object_offsets[ss + 1];
+  bool any = false;
+  for (auto j = lo; j < hi && !any; ++j) any = keep(ctx, ob.path.at(j), ob.kind.at(j));
+  if (memo != nullptr) memo->wanted[ss] = any ? 1 : 0;
+  return any;
+}
+
+bool Cache::Impl::brief_available(Slot s, Cache::ObjectFilter keep, const void* ctx,
+                                  Cache::BriefMemo* memo) const {
+  if (s < 0) return true;
+  return !base_set_wanted(static_cast<std::size_t>(s), keep, ctx, memo) || ensure_values();
+}
+
+bool Cache::Impl::materialize_brief_into(Slot s, Cache::ObjectFilter keep, const void* ctx,
+                                         Cache::BriefMemo* memo, FileMeta& m) const {
+  m.objects.clear();
   if (s < 0) {  // a row put this run: its objects hold no columns (those live in the pool)
     const FileRec& rec = overlay[static_cast<std::size_t>(~s)].rec;
     m = rec.meta;
+    m.objects.clear();
     for (const auto& o : rec.objects) {
       if (!keep(ctx, o.meta.path, o.meta.kind)) continue;
       ObjectMeta& om = m.objects.emplace_back(o.meta);
       om.filters.clear();
       om.attributes.clear();
     }
-    return m;
+    return true;
   }
   const auto row = static_cast<std::size_t>(s);
   read_file_fields(base, row, m);
-  const auto set = base.files.object_set[row];
-  if (set < 0) return m;
-  const auto& ob = base.objects;
-  const auto lo = base.object_sets.object_offsets[static_cast<std::size_t>(set)];
-  const auto hi = base.object_sets.object_offsets[static_cast<std::size_t>(set) + 1];
   // The structure decides which objects are wanted; only then are the values needed.
-  bool any = false;
-  for (auto j = lo; j < hi && !any; ++j) any = keep(ctx, ob.path.at(j), ob.kind.at(j));
-  if (!any) return m;
-  if (!ensure_values()) return std::nullopt;
+  if (!base_set_wanted(row, keep, ctx, memo)) return true;
+  if (!ensure_values()) return false;
+  const auto& ob = base.objects;
+  const auto set = static_cast<std::size_t>(base.files.object_set[row]);
+  const auto lo = base.object_sets.object_offsets[set];
+  const auto hi = base.object_sets.object_offsets[set + 1];
   std::uint64_t cursor = base.files.value_offsets[row];
   for (auto j = lo; j < hi; ++j) {
     if (keep(ctx, ob.path.at(j), ob.kind.at(j))) {
@@ -192,16 +222,33 @@ std::optional<FileMeta> Cache::Impl::materialize_brief(Slot s, Cache::ObjectFilt
       skip_object_values(base, j, cursor);
     }
   }
-  return m;
+  return true;
+}
+
+const Cache::Impl::Index& Cache::Impl::index() const {
+  if (index_ready_.load(std::memory_order_acquire)) return index_;
+  std::lock_guard<std::mutex> lock(index_mu_);
+  if (index_ready_.load(std::memory_order_relaxed)) return index_;
+  index_.clear();
+  index_.reserve(base.files.rows() + overlay.size());
+  for (std::size_t i = 0; i < base.files.rows(); ++i)
+    index_.emplace(base.files.path.at(i), static_cast<Slot>(i));
+  for (std::size_t j = 0; j < overlay.size(); ++j)
+    if (overlay[j].live) index_[overlay[j].rec.meta.path] = ~static_cast<Slot>(j);
+  index_ready_.store(true, std::memory_order_release);
+  return index_;
 }
 
 void Cache::Impl::rebuild_index() {
-  index.clear();
-  index.reserve(base.files.rows() + overlay.size());
-  for (std::size_t i = 0; i < base.files.rows(); ++i)
-    index.emplace(base.files.path.at(i), static_cast<Slot>(i));
-  for (std::size_t j = 0; j < overlay.size(); ++j)
-    if (overlay[j].live) index[overlay[j].rec.meta.path] = ~static_cast<Slot>(j);
+  index_ = Index();
+  index_ready_.store(false, std::memory_order_release);
+}
+
+std::size_t Cache::Impl::live_rows() const {
+  // Base paths are unique (validated on load, unique by construction after a commit), so
+  // without overlay entries every base row is live.
+  if (!index_built() && overlay.empty()) return base.files.rows();
+  return index().size();
 }
 
 void Cache::Impl::adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum,
@@ -218,11 +265,13 @@ void Cache::Impl::adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum,
   checksum = sum;
   from_file = true;
   file_version = version;
+  base_sorted = base.paths_sorted || strictly_sorted(base.files.path);
   rebuild_index();
 }
 
 Tables Cache::Impl::build_tables() const {
-  std::vector<std::pair<std::string_view, Slot>> live(index.begin(), index.end());
+  const Index& idx = index();
+  std::vector<std::pair<std::string_view, Slot>> live(idx.begin(), idx.end());
   // Sorted rows make the file independent of insertion order and put common path prefixes
   // next to each other, which deflate rewards.
   std::sort(live.begin(), live.end());
@@ -258,9 +307,10 @@ std::size_t Cache::Impl::merge_newer(Impl&& newer) {
     return rec;
   };
   std::deque<OverlayEntry> merged;
-  for (const auto& [path, slot] : index) {
+  const Index& newer_index = newer.index();
+  for (const auto& [path, slot] : index()) {
     const bool touched = slot < 0 && overlay[static_cast<std::size_t>(~slot)].touched;
-    if (!touched && newer.index.count(path) != 0) continue;  // theirs is newer
+    if (!touched && newer_index.count(path) != 0) continue;  // theirs is newer
     auto rec = record(slot);
     if (!rec) continue;  // values unreadable: re-extracted by a later run
     merged.push_back(OverlayEntry{rehome(std::move(*rec)), touched, true});
@@ -276,15 +326,17 @@ std::size_t Cache::Impl::merge_newer(Impl&& newer) {
   checksum = newer.checksum;
   from_file = newer.from_file;
   file_version = newer.file_version;
+  base_sorted = newer.base_sorted;
   rebuild_index();
+  Index& idx = index_mut();
   for (const auto& p : erased) {
-    auto it = index.find(p);
-    if (it == index.end()) continue;
+    auto it = idx.find(p);
+    if (it == idx.end()) continue;
     if (it->second < 0) overlay[static_cast<std::size_t>(~it->second)].live = false;
-    index.erase(it);
+    idx.erase(it);
   }
   std::size_t taken = 0;
-  for (const auto& [path, slot] : index) taken += slot >= 0 ? 1 : 0;
+  for (const auto& [path, slot] : idx) taken += slot >= 0 ? 1 : 0;
   return taken;
 }
 
@@ -326,15 +378,17 @@ Cache::Loaded Cache::load(const std::string& path, const LoadOptions& opts,
 
 Verdict Cache::check(std::string_view path, std::int64_t size, std::int64_t mtime_ns,
                      std::uint64_t options_hash) const {
-  auto it = impl_->index.find(path);
-  if (it == impl_->index.end()) return Verdict::kMissNew;
+  const auto& idx = impl_->index();
+  auto it = idx.find(path);
+  if (it == idx.end()) return Verdict::kMissNew;
   return impl_->verdict(it->second, size, mtime_ns, options_hash);
 }
 
 std::optional<FileMeta> Cache::lookup(std::string_view path, std::int64_t size,
                                       std::int64_t mtime_ns, std::uint64_t options_hash) const {
-  auto it = impl_->index.find(path);
-  if (it == impl_->index.end()) return std::nullopt;
+  const auto& idx = impl_->index();
+  auto it = idx.find(path);
+  if (it == idx.end()) return std::nullopt;
   if (impl_->verdict(it->second, size, mtime_ns, options_hash) != Verdict::kHit)
     return std::nullopt;
   return impl_->materialize(it->second);  // nullopt if its values are unreadable: a miss
@@ -343,8 +397,9 @@ std::optional<FileMeta> Cache::lookup(std::string_view path, std::int64_t size,
 std::optional<FileMeta> Cache::lookup_brief(std::string_view path, std::int64_t size,
                                             std::int64_t mtime_ns, std::uint64_t options_hash,
                                             ObjectFilter keep, const void* ctx) const {
-  auto it = impl_->index.find(path);
-  if (it == impl_->index.end()) return std::nullopt;
+  const auto& idx = impl_->index();
+  auto it = idx.find(path);
+  if (it == idx.end()) return std::nullopt;
   if (impl_->verdict(it->second, size, mtime_ns, options_hash) != Verdict::kHit)
     return std::nullopt;
   return impl_->materialize_brief(it->second, keep, ctx);
@@ -356,51 +411,109 @@ std::optional<FileMeta> Cache::lookup_brief_row(RowRef row, ObjectFilter keep,
   return impl_->materialize_brief(row, keep, ctx);
 }
 
-Classification Cache::classify(std::span<const SurveyEntry> entries,
-                               std::uint64_t options_hash) const {
-  const Impl& im = *impl_;
+namespace {
+
+template <typename Entry>
+Classification classify_impl(const Cache::Impl& im, std::span<const Entry> entries,
+                             std::uint64_t options_hash) {
   Classification c;
-  c.verdicts.reserve(entries.size());
-  c.rows.reserve(entries.size());
+  c.verdicts.resize(entries.size(), Verdict::kMissNew);
+  c.rows.resize(entries.size(), kNoRow);
   // Which rows the survey saw, by slot: cheaper than a second hash set of paths.
   std::vector<char> seen_base(im.base.files.rows(), 0), seen_overlay(im.overlay.size(), 0);
-  for (const auto& e : entries) {
-    Verdict v = Verdict::kMissNew;
-    RowRef row = kNoRow;
-    if (auto it = im.index.find(e.path); it != im.index.end()) {
-      row = it->second;
-      v = im.verdict(it->second, e.size, e.mtime_ns, options_hash);
-      if (it->second >= 0)
-        seen_base[static_cast<std::size_t>(it->second)] = 1;
-      else
-        seen_overlay[static_cast<std::size_t>(~it->second)] = 1;
+  auto note = [&](std::size_t k, Slot slot) {
+    c.rows[k] = slot;
+    c.verdicts[k] = im.verdict(slot, entries[k].size, entries[k].mtime_ns, options_hash);
+    if (slot >= 0)
+      seen_base[static_cast<std::size_t>(slot)] = 1;
+    else
+      seen_overlay[static_cast<std::size_t>(~slot)] = 1;
+  };
+  // A sorted survey (a directory walk) against sorted rows with nothing put since the load:
+  // one merge, galloping over rows the survey skips, instead of hashing every path of the
+  // cache into an index and looking each entry up in it.
+  bool merge = im.base_sorted && im.overlay.empty() && !im.index_built();
+  for (std::size_t k = 1; merge && k < entries.size(); ++k)
+    merge = !(std::string_view(entries[k].path) < std::string_view(entries[k - 1].path));
+  if (merge) {
+    const StringColumn& col = im.base.files.path;
+    const std::size_t n = col.size();
+    std::size_t r = 0;
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      const std::string_view p = entries[k].path;
+      if (r < n && col.at(r) < p) {
+        std::size_t step = 1, lo = r + 1;  // col.at(lo - 1) < p
+        while (lo + step - 1 < n && col.at(lo + step - 1) < p) {
+          lo += step;
+          step *= 2;
+        }
+        std::size_t hi = std::min(n, lo + step - 1);  // col.at(hi) >= p, or hi == n
+        while (lo < hi) {
+          const std::size_t mid = lo + (hi - lo) / 2;
+          if (col.at(mid) < p)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+        r = lo;
+      }
+      if (r < n && col.at(r) == p) note(k, static_cast<Slot>(r));
     }
-    c.verdicts.push_back(v);
-    c.rows.push_back(row);
-    ++c.counts[static_cast<std::size_t>(v)];
+    for (std::size_t i = 0; i < n; ++i)  // in row order: already sorted
+      if (seen_base[i] == 0) c.removed.emplace_back(col.at(i));
+  } else {
+    const auto& idx = im.index();
+    for (std::size_t k = 0; k < entries.size(); ++k)
+      if (auto it = idx.find(std::string_view(entries[k].path)); it != idx.end())
+        note(k, it->second);
+    for (const auto& [path, slot] : idx) {
+      const bool seen = slot >= 0 ? seen_base[static_cast<std::size_t>(slot)] != 0
+                                  : seen_overlay[static_cast<std::size_t>(~slot)] != 0;
+      if (!seen) c.removed.emplace_back(path);
+    }
+    std::sort(c.removed.begin(), c.removed.end());
   }
-  for (const auto& [path, slot] : im.index) {
-    const bool seen = slot >= 0 ? seen_base[static_cast<std::size_t>(slot)] != 0
-                                : seen_overlay[static_cast<std::size_t>(~slot)] != 0;
-    if (!seen) c.removed.emplace_back(path);
-  }
-  std::sort(c.removed.begin(), c.removed.end());
+  for (const Verdict v : c.verdicts) ++c.counts[static_cast<std::size_t>(v)];
   return c;
 }
 
+}  // namespace
+
+Classification Cache::classify(std::span<const SurveyEntry> entries,
+                               std::uint64_t options_hash) const {
+  return classify_impl(*impl_, entries, options_hash);
+}
+
+Classification Cache::classify(std::span<const SurveyKey> entries,
+                               std::uint64_t options_hash) const {
+  return classify_impl(*impl_, entries, options_hash);
+}
+
+bool Cache::brief_row_available(RowRef row, ObjectFilter keep, const void* ctx,
+                                BriefMemo* memo) const {
+  return row != kNoRow && impl_->brief_available(row, keep, ctx, memo);
+}
+
+bool Cache::lookup_brief_row_into(RowRef row, ObjectFilter keep, const void* ctx, FileMeta& out,
+                                  BriefMemo* memo) const {
+  return row != kNoRow && impl_->materialize_brief_into(row, keep, ctx, memo, out);
+}
+
 std::optional<FileMeta> Cache::get(std::string_view path) const {
-  auto it = impl_->index.find(path);
-  if (it == impl_->index.end()) return std::nullopt;
+  const auto& idx = impl_->index();
+  auto it = idx.find(path);
+  if (it == idx.end()) return std::nullopt;
   return impl_->materialize(it->second);
 }
 
 std::optional<RowInfo> Cache::info(std::string_view path) const {
-  auto it = impl_->index.find(path);
-  if (it == impl_->index.end()) return std::nullopt;
+  const auto& idx = impl_->index();
+  auto it = idx.find(path);
+  if (it == idx.end()) return std::nullopt;
   return impl_->row_info(it->second);
 }
 
-bool Cache::contains(std::string_view path) const { return impl_->index.count(path) != 0; }
+bool Cache::contains(std::string_view path) const { return impl_->index().count(path) != 0; }
 
 void Cache::put(FileMeta meta, std::uint64_t options_hash) {
   Impl& im = *impl_;
@@ -408,36 +521,38 @@ void Cache::put(FileMeta meta, std::uint64_t options_hash) {
   FileRec rec = meta_to_rec(std::move(meta), im.pool, options_hash, version);
   ++im.put_count;
   im.erased.erase(rec.meta.path);
-  auto it = im.index.find(rec.meta.path);
-  if (it != im.index.end() && it->second < 0) {
+  auto& index = im.index_mut();
+  auto it = index.find(rec.meta.path);
+  if (it != index.end() && it->second < 0) {
     // Replace in place: drop the key first, it views the string being replaced.
     const auto j = static_cast<std::size_t>(~it->second);
-    im.index.erase(it);
+    index.erase(it);
     im.overlay[j] = OverlayEntry{std::move(rec), true, true};
-    im.index.emplace(im.overlay[j].rec.meta.path, ~static_cast<Slot>(j));
+    index.emplace(im.overlay[j].rec.meta.path, ~static_cast<Slot>(j));
     return;
   }
-  if (it != im.index.end()) im.index.erase(it);  // a base row, now superseded
+  if (it != index.end()) index.erase(it);  // a base row, now superseded
   im.overlay.push_back(OverlayEntry{std::move(rec), true, true});
   const auto j = im.overlay.size() - 1;
-  im.index.emplace(im.overlay[j].rec.meta.path, ~static_cast<Slot>(j));
+  index.emplace(im.overlay[j].rec.meta.path, ~static_cast<Slot>(j));
 }
 
 std::size_t Cache::erase(std::span<const std::string> paths) {
   Impl& im = *impl_;
   std::size_t n = 0;
+  auto& index = im.index_mut();
   for (const auto& p : paths) {
     im.erased.insert(p);
-    auto it = im.index.find(p);
-    if (it == im.index.end()) continue;
+    auto it = index.find(p);
+    if (it == index.end()) continue;
     if (it->second < 0) im.overlay[static_cast<std::size_t>(~it->second)].live = false;
-    im.index.erase(it);
+    index.erase(it);
     ++n;
   }
   return n;
 }
 
-std::size_t Cache::size() const noexcept { return impl_->index.size(); }
+std::size_t Cache::size() const noexcept { return impl_->live_rows(); }
 bool Cache::outdated() const noexcept {
   return impl_->from_file && impl_->file_version < kFormatVersion;
 }
@@ -445,9 +560,18 @@ std::size_t Cache::put_count() const noexcept { return impl_->put_count; }
 std::uint64_t Cache::generation() const noexcept { return impl_->generation; }
 
 std::vector<std::string> Cache::paths() const {
+  const Impl& im = *impl_;
   std::vector<std::string> out;
-  out.reserve(impl_->index.size());
-  for (const auto& [path, slot] : impl_->index) {
+  if (!im.index_built() && im.overlay.empty()) {  // base alone: no index needed
+    const auto& col = im.base.files.path;
+    out.reserve(col.size());
+    for (std::size_t i = 0; i < col.size(); ++i) out.emplace_back(col.at(i));
+    if (!im.base_sorted) std::sort(out.begin(), out.end());
+    return out;
+  }
+  const auto& idx = im.index();
+  out.reserve(idx.size());
+  for (const auto& [path, slot] : idx) {
     (void)slot;
     out.emplace_back(path);
   }

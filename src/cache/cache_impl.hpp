@@ -33,11 +33,24 @@ using Slot = std::int64_t;
 struct Cache::Impl {
   ExtractorVersionFn version_fn = nullptr;
   // Mutable for one reason: object_values/data is read into it on first use (ensure_values,
-  // under values_mu); nothing else changes it in a const member function.
+  // under values_mu); nothing else changes it in a const member function (the index is built
+  // on first use too, under its own mutex).
   mutable Tables base;
   SchemaPool pool;
   std::deque<OverlayEntry> overlay;  // a deque: entries never move, the index views their paths
-  std::unordered_map<std::string_view, Slot> index;
+  // Path -> slot of every live row. Built on first use (index(), thread-safe): a warm run
+  // whose survey is sorted (a directory walk) classifies by merging it against base's sorted
+  // rows (base_sorted) and never needs it.
+  using Index = std::unordered_map<std::string_view, Slot>;
+  [[nodiscard]] const Index& index() const;
+  Index& index_mut() {
+    (void)index();
+    return index_;
+  }
+  [[nodiscard]] bool index_built() const noexcept {
+    return index_ready_.load(std::memory_order_acquire);
+  }
+  bool base_sorted = false;  // base.files.path strictly increasing
   std::unordered_set<std::string> erased;  // erased this run; re-applied when merging
   std::size_t put_count = 0;
   std::uint64_t generation = 0;
@@ -69,6 +82,15 @@ struct Cache::Impl {
   // when an object is kept.
   [[nodiscard]] std::optional<FileMeta> materialize_brief(Slot s, Cache::ObjectFilter keep,
                                                           const void* ctx) const;
+  // The same into `m`, reusing its storage; false if the values cannot be read.
+  bool materialize_brief_into(Slot s, Cache::ObjectFilter keep, const void* ctx,
+                              Cache::BriefMemo* memo, FileMeta& m) const;
+  // Whether materialize_brief(s, keep, ctx) would succeed, without materializing.
+  [[nodiscard]] bool brief_available(Slot s, Cache::ObjectFilter keep, const void* ctx,
+                                     Cache::BriefMemo* memo) const;
+  // Whether `keep` accepts any object of base row `row`'s object set (memoized per set).
+  [[nodiscard]] bool base_set_wanted(std::size_t row, Cache::ObjectFilter keep, const void* ctx,
+                                     Cache::BriefMemo* memo) const;
   // Record for a slot, schema ids in `pool`'s numbering (nullopt: values unreadable).
   [[nodiscard]] std::optional<FileRec> record(Slot s) const;
 
@@ -77,7 +99,17 @@ struct Cache::Impl {
   void adopt(Tables&& t, std::uint64_t gen, std::uint64_t sum,
              std::shared_ptr<const std::vector<char>> img = nullptr,
              std::int32_t version = kFormatVersion);
+  // Drops the index; the next index() builds it from base and the live overlay entries.
   void rebuild_index();
+  // Live rows (size()) without building the index when base alone holds them.
+  [[nodiscard]] std::size_t live_rows() const;
+
+ private:
+  mutable Index index_;
+  mutable std::mutex index_mu_;
+  mutable std::atomic<bool> index_ready_{false};
+
+ public:
   // Tables of every live row, sorted by path.
   [[nodiscard]] Tables build_tables() const;
   // Folds in a newer cache committed by someone else: its rows win except for rows put by

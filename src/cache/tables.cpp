@@ -127,7 +127,7 @@ std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
     if (!s_.ok()) return s_; \
   } while (false)
 
-Status validate(const Tables& t) {
+Status validate(Tables& t) {
   const auto& fi = t.files;
   const std::size_t nf = fi.size.size();
   const std::size_t ns = t.object_sets.hash.size();
@@ -229,11 +229,16 @@ Status validate(const Tables& t) {
         return structure(fmt::format("schemas[{}] duplicates schemas[{}]", s, it->second));
     seen_schemas.emplace(h, s);
   }
-  std::unordered_set<std::string_view> paths;
-  paths.reserve(nf);
-  for (std::size_t i = 0; i < nf; ++i)
-    if (!paths.insert(fi.path.at(i)).second)
-      return structure(fmt::format("files/path[{}] '{}' appears twice", i, fi.path.at(i)));
+  // Paths are unique: one pass when they are sorted (as mpiprep writes them), a hash set
+  // otherwise (another writer's order).
+  t.paths_sorted = strictly_sorted(fi.path);
+  if (!t.paths_sorted) {
+    std::unordered_set<std::string_view> paths;
+    paths.reserve(nf);
+    for (std::size_t i = 0; i < nf; ++i)
+      if (!paths.insert(fi.path.at(i)).second)
+        return structure(fmt::format("files/path[{}] '{}' appears twice", i, fi.path.at(i)));
+  }
   if (!t.values_loaded) return Status::success();
   const auto& d = t.values.data;
   if (XXH64(d.data(), d.size() * sizeof(std::int64_t), 0) != t.values.data_xxh64[0])
@@ -328,16 +333,23 @@ void fill_pool(const SchemasTable& schemas, const SchemaColumnsTable& sc, Schema
 
 // ---- row <-> record ---------------------------------------------------------------------
 
+bool strictly_sorted(const StringColumn& c) noexcept {
+  for (std::size_t i = 1; i < c.size(); ++i)
+    if (!(c.at(i - 1) < c.at(i))) return false;
+  return true;
+}
+
 void read_file_fields(const Tables& t, std::size_t row, FileMeta& m) {
   const auto& fi = t.files;
-  m.path = to_string(fi.path.at(row));
+  // assign(): a FileMeta reused from row to row keeps its strings' storage.
+  m.path.assign(fi.path.at(row));
   m.size = fi.size[row];
   m.mtime_ns = fi.mtime_ns[row];
   m.format = static_cast<FileFormat>(fi.format[row]);
   m.error_kind = static_cast<ErrorKind>(fi.error_kind[row]);
-  m.error_message = to_string(fi.error_message.at(row));
-  m.uuid = to_string(fi.uuid.at(row));
-  m.compression = to_string(fi.compression.at(row));
+  m.error_message.assign(fi.error_message.at(row));
+  m.uuid.assign(fi.uuid.at(row));
+  m.compression.assign(fi.compression.at(row));
   m.extract_seconds = fi.extract_seconds[row];
   m.bytes_read = fi.bytes_read[row];
   m.rank = fi.rank[row];

@@ -131,7 +131,14 @@ struct Tables {
   // and `values_count` elements are waiting there.
   bool values_loaded = true;
   std::uint64_t values_count = 0;
+  // files/path strictly increasing, bytewise (what every mpiprep writer produces): set by
+  // validate(); lets Cache::classify merge a sorted survey against the rows instead of
+  // building a hash index of every path. Not stored in the file.
+  bool paths_sorted = false;
 };
+
+// Whether the column's strings are strictly increasing (bytewise): sorted and unique.
+[[nodiscard]] bool strictly_sorted(const StringColumn& c) noexcept;
 
 // How a dataset's elements are typed in the file.
 enum class ColumnKind : std::uint8_t { kPlain, kEnumFormat, kEnumErrorKind };
@@ -223,7 +230,7 @@ std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
 // Structural consistency of tables read from a file (invariant 6: every offset and index is
 // checked before anything indexes with it). The error message names the first violation.
 // Checks the values too when they are loaded (validate_values).
-[[nodiscard]] Status validate(const Tables& t);
+[[nodiscard]] Status validate(Tables& t);
 // The per-file value runs decode exactly against their object sets.
 [[nodiscard]] Status validate_values(const Tables& t);
 

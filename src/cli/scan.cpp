@@ -169,6 +169,12 @@ std::vector<topo::RankPlacement> gather_placement(comm::Communicator& comm,
   return out;
 }
 
+// The objects the coffea output can look at (ctx: the entry's object_path, an
+// optional<string_view>): what a cache hit is materialized with.
+bool keep_for_output(const void* ctx, std::string_view path, std::string_view kind) {
+  return object_needed_for(*static_cast<const std::optional<std::string_view>*>(ctx), path, kind);
+}
+
 FileMeta stat_failure(const survey::SurveyEntry& e) {
   FileMeta m;
   m.path = e.path;
@@ -328,36 +334,27 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       path_spec.push_back(i);
     }
   }
+  // surveyed[k] is files.files[path_spec[k]]; the walk's stats stay where they are (no
+  // per-file entry, path copy or merge for them).
   std::vector<survey::SurveyEntry> surveyed;
   {
     auto t = rec.time(report::Phase::kSurvey);
     survey::SurveyOptions so;
     so.threads = std::max(1, std::min(threads, 8));
-    auto stats = survey::survey(comm, paths, fs, so);
-    if (root) {
-      if (paths.size() == files.files.size()) {
-        surveyed = std::move(stats);
-      } else {
-        surveyed.resize(files.files.size());
-        for (std::size_t k = 0; k < path_spec.size(); ++k)
-          surveyed[path_spec[k]] = std::move(stats[k]);
-        for (std::size_t i = 0; i < files.files.size(); ++i) {
-          if (const io::FileStat* ws = files.walk_stat(i)) {
-            surveyed[i].path = files.files[i].path;
-            surveyed[i].ok = true;
-            surveyed[i].stat = *ws;
-          }
-        }
-      }
-    }
+    surveyed = survey::survey(comm, paths, fs, so);
   }
 
   // ---- 3. cache: replay journals, load, classify (rank 0) -----------------------------------
   std::optional<cache::Cache> store;
   std::vector<schedule::WorkItem> items;
   std::vector<std::size_t> item_spec;             // items[i] is files.files[item_spec[i]]
-  // Final FileMeta of files.files[i] (rank 0), by index: no per-file path copy or hash node.
-  std::vector<std::optional<FileMeta>> metas;
+  // Final FileMeta of files.files[i] (rank 0) for the files that are not cache hits: stat
+  // failures and extraction results. A hit stays in the cache (hit_rows[i], its row) until the
+  // output renders it into one reused FileMeta: no FileMeta, path or uuid copy per hit.
+  std::unordered_map<std::size_t, FileMeta> metas;
+  std::vector<cache::RowRef> hit_rows;  // by file index, kNoRow: not a hit
+  // Entries without an object_path all filter objects alike: one memo per object set.
+  cache::Cache::BriefMemo no_object_memo;
   std::size_t pruned = 0;
   std::optional<Error> cache_fatal;
   if (root) {
@@ -395,18 +392,32 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       replayed.metas.clear();
     }
 
-    std::vector<cache::SurveyEntry> keys;
+    // Keys view the paths in files.files (no copy); files that cannot be cached (stat failed,
+    // not a regular file) get their failure now.
+    const std::size_t n_files = files.files.size();
+    std::vector<cache::SurveyKey> keys;
     std::vector<std::size_t> key_spec;
-    keys.reserve(surveyed.size());
-    key_spec.reserve(surveyed.size());
-    metas.resize(surveyed.size());  // surveyed[i] is files.files[i] (survey keeps input order)
-    for (std::size_t i = 0; i < surveyed.size(); ++i) {
-      auto& e = surveyed[i];
-      if (!e.ok || !e.stat.is_regular) {
-        metas[i] = stat_failure(e);
+    keys.reserve(n_files);
+    key_spec.reserve(n_files);
+    std::size_t next_surveyed = 0;
+    for (std::size_t i = 0; i < n_files; ++i) {
+      const io::FileStat* st = files.walk_stat(i);
+      if (st == nullptr) {
+        const survey::SurveyEntry& e = surveyed[next_surveyed++];
+        if (!e.ok || !e.stat.is_regular) {
+          metas.emplace(i, stat_failure(e));
+          continue;
+        }
+        st = &e.stat;
+      } else if (!st->is_regular) {
+        survey::SurveyEntry e;
+        e.path = files.files[i].path;
+        e.ok = true;
+        e.stat = *st;
+        metas.emplace(i, stat_failure(e));
         continue;
       }
-      keys.push_back({std::move(e.path), e.stat.size, e.stat.mtime_ns});
+      keys.push_back({files.files[i].path, st->size, st->mtime_ns});
       key_spec.push_back(i);
     }
     std::vector<cache::Verdict> verdicts(keys.size(), cache::Verdict::kMissNew);
@@ -420,46 +431,23 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
         log::info(kLog, fmt::format("pruned {} cache rows of files no longer present", pruned));
       }
     }
-    // Hits, on the rank's threads (the cache's const calls are thread-safe; each hit writes
-    // its own metas slot): only the objects the output looks at, from the row classify()
-    // found. Materializing whole files (columns, filters, attributes of every object) was most
-    // of a warm run's time and memory.
-    if (store) {
-      auto materialize = [&](std::size_t from, std::size_t to) {
-        auto keep = [](const void* ctx, std::string_view path, std::string_view kind) {
-          return object_needed_for(*static_cast<const std::optional<std::string_view>*>(ctx),
-                                   path, kind);
-        };
-        for (std::size_t k = from; k < to; ++k) {
-          if (verdicts[k] != cache::Verdict::kHit) continue;
-          const auto& spec = files.files[key_spec[k]];
-          std::optional<std::string_view> want;
-          if (spec.object_path) want = *spec.object_path;
-          metas[key_spec[k]] = store->lookup_brief_row(rows[k], keep, &want);
-        }
-      };
-      // Below a few thousand hits a thread costs more than it saves.
-      const std::size_t nthreads = std::clamp<std::size_t>(
-          keys.size() / 4096, 1, static_cast<std::size_t>(std::clamp(core_threads, 1, 8)));
-      if (nthreads <= 1) {
-        materialize(0, keys.size());
-      } else {
-        std::vector<std::thread> pool;
-        const std::size_t per = (keys.size() + nthreads - 1) / nthreads;
-        for (std::size_t w = 1; w < nthreads; ++w)
-          pool.emplace_back(materialize, std::min(keys.size(), w * per),
-                            std::min(keys.size(), (w + 1) * per));
-        materialize(0, std::min(keys.size(), per));
-        for (auto& th : pool) th.join();
-      }
-    }
+    // A hit is served from its row (only the objects the output looks at, see
+    // keep_for_output), unless the row's object values cannot be read: then it is a miss.
+    hit_rows.assign(n_files, cache::kNoRow);
     for (std::size_t k = 0; k < keys.size(); ++k) {
-      if (verdicts[k] == cache::Verdict::kHit && metas[key_spec[k]]) {
-        ++out.hits;
-        continue;
+      if (verdicts[k] == cache::Verdict::kHit) {
+        const auto& spec = files.files[key_spec[k]];
+        std::optional<std::string_view> want;
+        if (spec.object_path) want = *spec.object_path;
+        if (store->brief_row_available(rows[k], keep_for_output, &want,
+                                       want ? nullptr : &no_object_memo)) {
+          hit_rows[key_spec[k]] = rows[k];
+          ++out.hits;
+          continue;
+        }
       }
       schedule::WorkItem w;
-      w.path = keys[k].path;
+      w.path = std::string(keys[k].path);
       w.size = keys[k].size;
       w.mtime_ns = keys[k].mtime_ns;
       w.hint = format_hint(w.path);
@@ -472,7 +460,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     }
     out.misses = static_cast<std::int64_t>(items.size());
     log::info(kLog, fmt::format("{} hits, {} to extract, {} not readable", out.hits, out.misses,
-                                surveyed.size() - keys.size()));
+                                n_files - keys.size()));
   }
 
   agree_or_stop(comm, cache_fatal);
@@ -626,6 +614,34 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       metas[item_spec[i]] = std::move(results[i]);
     }
   }
+  // The committed cache replaces the rows the hits point to: hits are materialized first.
+  if (root && need_commit) {
+    for (std::size_t i = 0; i < hit_rows.size(); ++i) {
+      if (hit_rows[i] == cache::kNoRow) continue;
+      std::optional<std::string_view> want;
+      if (files.files[i].object_path) want = *files.files[i].object_path;
+      FileMeta m;
+      if (store->lookup_brief_row_into(hit_rows[i], keep_for_output, &want, m,
+                                       want ? nullptr : &no_object_memo))
+        metas.emplace(i, std::move(m));
+      hit_rows[i] = cache::kNoRow;
+    }
+  }
+  // The final FileMeta of files.files[i], or nullptr; a hit still in the cache is materialized
+  // into `scratch`, valid until the next call.
+  FileMeta scratch;
+  auto meta_at = [&](std::size_t i) -> const FileMeta* {
+    if (i < hit_rows.size() && hit_rows[i] != cache::kNoRow) {
+      std::optional<std::string_view> want;
+      if (files.files[i].object_path) want = *files.files[i].object_path;
+      return store->lookup_brief_row_into(hit_rows[i], keep_for_output, &want, scratch,
+                                          want ? nullptr : &no_object_memo)
+                 ? &scratch
+                 : nullptr;
+    }
+    auto it = metas.find(i);
+    return it == metas.end() ? nullptr : &it->second;
+  };
   {
     comm::Bytes flag(1, std::byte{need_commit ? std::uint8_t{1} : std::uint8_t{0}});
     comm.bcast(flag, 0);
@@ -703,7 +719,7 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
         i = it->second;
       }
       next = i + 1;
-      return i < metas.size() && metas[i] ? &*metas[i] : nullptr;
+      return meta_at(i);
     };
     pre = output::render_preprocessed(
         files,
@@ -733,8 +749,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   if (root && interrupted > 0) {
     // No outputs, so no failures list: count what did fail among the files that ran (and
     // those the survey could not stat); the files that never started are not failures.
-    for (const auto& m : metas)
-      if (m && !m->ok()) {
+    for (std::size_t i = 0; i < files.files.size(); ++i)
+      if (const FileMeta* m = meta_at(i); m != nullptr && !m->ok()) {
         ++failed_by_kind[std::string(error_kind_name(m->error_kind))];
         ++out.failed;
       }
@@ -839,12 +855,13 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     // Freeing them took ~45 ms of a 100,000-file warm run, after the report was written.
     struct Kept {
       fileset::Fileset files;
-      std::vector<std::optional<FileMeta>> metas;
+      std::unordered_map<std::size_t, FileMeta> metas;
+      std::vector<cache::RowRef> hit_rows;
       std::optional<cache::Cache> store;
       std::vector<survey::SurveyEntry> surveyed;
       output::Preprocessed pre;
     };
-    g_kept_at_exit = new Kept{std::move(files), std::move(metas), std::move(store),
+    g_kept_at_exit = new Kept{std::move(files), std::move(metas), std::move(hit_rows), std::move(store),
                               std::move(surveyed), std::move(pre)};
   }
   return out;

@@ -81,6 +81,13 @@ struct SurveyEntry {
   std::int64_t mtime_ns = 0;
 };
 
+// The same as a view: the caller keeps the path alive (no copy of every surveyed path).
+struct SurveyKey {
+  std::string_view path;
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
 // Why a file is (not) served from the cache. Misses are re-extracted.
 enum class Verdict : std::uint8_t {
   kHit = 0,
@@ -200,8 +207,26 @@ class Cache {
   // `row` must come from classify() on this cache with no put/erase since.
   [[nodiscard]] std::optional<FileMeta> lookup_brief_row(RowRef row, ObjectFilter keep,
                                                          const void* ctx) const;
-  // Local. Verdict for every surveyed file plus the cached paths the survey did not see.
+  // Per object set, whether an ObjectFilter keeps any of its objects: lets many rows with the
+  // same filter meaning (e.g. every entry without an object_path) skip asking it again. One
+  // memo per meaning of (keep, ctx) and per cache content (no put/erase/commit since).
+  struct BriefMemo {
+    std::vector<std::int8_t> wanted;  // -1 unknown, 0 none kept, 1 some kept
+  };
+  // Local. Whether lookup_brief_row(row, keep, ctx) would give a FileMeta (the row's values
+  // are readable if it needs them), without materializing it.
+  [[nodiscard]] bool brief_row_available(RowRef row, ObjectFilter keep, const void* ctx,
+                                         BriefMemo* memo = nullptr) const;
+  // Local. lookup_brief_row() into `out`, reusing its storage (a caller rendering hits one at
+  // a time allocates nothing per hit). False, `out` unspecified, where lookup_brief_row gives
+  // nullopt.
+  [[nodiscard]] bool lookup_brief_row_into(RowRef row, ObjectFilter keep, const void* ctx,
+                                           FileMeta& out, BriefMemo* memo = nullptr) const;
+  // Local. Verdict for every surveyed file plus the cached paths the survey did not see. A
+  // survey sorted by path is merged against the cache's sorted rows (no hash index is built).
   [[nodiscard]] Classification classify(std::span<const SurveyEntry> entries,
+                                        std::uint64_t options_hash) const;
+  [[nodiscard]] Classification classify(std::span<const SurveyKey> entries,
                                         std::uint64_t options_hash) const;
 
   // Local. The cached row for a path whatever its key (inspection), or nullopt.
