@@ -1,6 +1,9 @@
 // Classification and lookup: every verdict, for rows put in this run (overlay) and for rows
 // read back from a committed file (columnar base), which take different code paths.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <ctime>
@@ -94,6 +97,106 @@ TEST_P(ClassifyTest, EveryVerdict) {
             Verdict::kMissChangedSize);
   EXPECT_EQ(c.check(f.root.path, f.root.size, f.root.mtime_ns + 5, kOpts + 1),
             Verdict::kMissChangedMtime);
+}
+
+// A survey sorted by path is merged against the loaded rows (no hash index); anything else
+// goes through the index. Both must give the same verdicts, rows and removed paths, for
+// surveys that skip long runs of rows (the merge gallops), interleave new paths, start before
+// the first row, end after the last, repeat a path, or hit nothing at all.
+TEST(Classify, SortedSurveyMergeEqualsIndexLookup) {
+  TempDir dir;
+  Cache c(&testing::test_versions);
+  std::vector<FileMeta> metas;
+  for (int i = 0; i < 3000; ++i) {
+    FileMeta m = testing::make_failed_file(fmt::format("/data/d{:02}/f{:05}.root", i % 37, i),
+                                           i % 5 == 0 ? ErrorKind::kIo : ErrorKind::kCorrupt, i);
+    metas.push_back(m);
+    c.put(std::move(m), kOpts);
+  }
+  comm::SerialCommunicator comm;
+  (void)commit(comm, c, dir.file("c.h5"));
+  std::sort(metas.begin(), metas.end(),
+            [](const FileMeta& a, const FileMeta& b) { return a.path < b.path; });
+
+  std::vector<std::vector<SurveyKey>> surveys;
+  std::vector<SurveyKey> all, sparse, mixed, dups;
+  for (const auto& m : metas) all.push_back({m.path, m.size, m.mtime_ns});
+  surveys.push_back(all);
+  for (std::size_t i = 0; i < metas.size(); i += 257)  // long gaps: galloping
+    sparse.push_back({metas[i].path, metas[i].size, metas[i].mtime_ns + static_cast<std::int64_t>(i % 2)});
+  surveys.push_back(sparse);
+  std::vector<std::string> extra = {"/",          "/a",          "/data/d00/f00000.root0",
+                                    "/data/d05/", "/data/d36/z", "/zzz"};
+  mixed.push_back({extra[0], 1, 1});
+  mixed.push_back({extra[1], 1, 1});
+  mixed.push_back({metas[0].path, metas[0].size, metas[0].mtime_ns});
+  mixed.push_back({extra[2], 1, 1});
+  mixed.push_back({extra[3], 1, 1});
+  for (std::size_t i = 1500; i < 1510; ++i)
+    mixed.push_back({metas[i].path, metas[i].size + 1, metas[i].mtime_ns});
+  mixed.push_back({extra[4], 1, 1});
+  mixed.push_back({metas.back().path, metas.back().size, metas.back().mtime_ns});
+  mixed.push_back({extra[5], 1, 1});
+  std::sort(mixed.begin(), mixed.end(),
+            [](const SurveyKey& a, const SurveyKey& b) { return a.path < b.path; });
+  surveys.push_back(mixed);
+  for (std::size_t i = 10; i < 20; ++i) {
+    dups.push_back({metas[i].path, metas[i].size, metas[i].mtime_ns});
+    dups.push_back({metas[i].path, metas[i].size, metas[i].mtime_ns});
+  }
+  surveys.push_back(dups);
+  surveys.push_back({{extra[5], 1, 1}});
+  surveys.push_back({});
+
+  for (std::size_t s = 0; s < surveys.size(); ++s) {
+    const auto& survey = surveys[s];
+    auto merged = Cache::load(dir.file("c.h5"), {}, &testing::test_versions);
+    ASSERT_EQ(merged.report.status, LoadStatus::kLoaded);
+    ASSERT_EQ(merged.cache.size(), metas.size());  // counted without building the index
+    Classification a = merged.cache.classify(survey, kOpts);
+    auto indexed = Cache::load(dir.file("c.h5"), {}, &testing::test_versions);
+    ASSERT_TRUE(indexed.cache.contains(metas[0].path));  // builds the index: lookups from now
+    Classification b = indexed.cache.classify(survey, kOpts);
+    EXPECT_EQ(a.verdicts, b.verdicts) << "survey " << s;
+    EXPECT_EQ(a.rows, b.rows) << "survey " << s;
+    EXPECT_EQ(a.removed, b.removed) << "survey " << s;
+    EXPECT_EQ(a.counts, b.counts) << "survey " << s;
+    // And against the expectation itself: each row's own path.
+    for (std::size_t k = 0; k < survey.size(); ++k) {
+      const bool cached = std::binary_search(
+          metas.begin(), metas.end(), survey[k].path,
+          [](const auto& x, const auto& y) {
+            auto key = [](const auto& v) -> std::string_view {
+              if constexpr (std::is_same_v<std::decay_t<decltype(v)>, FileMeta>)
+                return v.path;
+              else
+                return v;
+            };
+            return key(x) < key(y);
+          });
+      EXPECT_EQ(a.rows[k] != kNoRow, cached) << survey[k].path;
+    }
+    EXPECT_EQ(a.removed.size() + static_cast<std::size_t>(std::count_if(
+                                     a.rows.begin(), a.rows.end(),
+                                     [](RowRef r) { return r != kNoRow; })) -
+                  (s == 3 ? survey.size() / 2 : 0),
+              metas.size())
+        << "survey " << s;
+  }
+  // All of it: every row a hit or a retry (kIo), none removed.
+  auto l = Cache::load(dir.file("c.h5"), {}, &testing::test_versions);
+  Classification full = l.cache.classify(surveys[0], kOpts);
+  EXPECT_EQ(full.hits() + full.count(Verdict::kMissRetry), metas.size());
+  EXPECT_EQ(full.count(Verdict::kMissRetry), 600u);
+  EXPECT_TRUE(full.removed.empty());
+  // The same keys as SurveyEntry (owning paths) classify alike.
+  std::vector<SurveyEntry> owning;
+  for (const auto& k : surveys[1]) owning.push_back({std::string(k.path), k.size, k.mtime_ns});
+  Classification o = l.cache.classify(owning, kOpts);
+  Classification v = l.cache.classify(surveys[1], kOpts);
+  EXPECT_EQ(o.verdicts, v.verdicts);
+  EXPECT_EQ(o.rows, v.rows);
+  EXPECT_EQ(o.removed, v.removed);
 }
 
 // A new binary whose ROOT extractor changed reads a cache written by the old one.

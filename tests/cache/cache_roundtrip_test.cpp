@@ -124,7 +124,10 @@ TEST_P(RoundTrip, BriefLookupResolvesExactlyLikeTheFullOne) {
                              kind);
   };
   std::size_t compared = 0, kept = 0, total = 0;
+  // One FileMeta reused for every lookup_brief_row_into: nothing of an earlier row may leak.
+  FileMeta scratch;
   for (const Cache* cache : {&base, &overlay}) {
+    Cache::BriefMemo memo;  // for entries without an object path
     // The warm path's form: classify() finds each row once, lookup_brief_row() reads it.
     std::vector<SurveyEntry> survey;
     for (const auto& m : metas) survey.push_back({m.path, m.size, m.mtime_ns});
@@ -133,6 +136,8 @@ TEST_P(RoundTrip, BriefLookupResolvesExactlyLikeTheFullOne) {
     ASSERT_EQ(cls.rows.size(), survey.size());
     EXPECT_EQ(cls.rows.back(), kNoRow);
     EXPECT_FALSE(cache->lookup_brief_row(cls.rows.back(), keep, nullptr).has_value());
+    EXPECT_FALSE(cache->brief_row_available(cls.rows.back(), keep, nullptr));
+    EXPECT_FALSE(cache->lookup_brief_row_into(cls.rows.back(), keep, nullptr, scratch));
     for (std::size_t mi = 0; mi < metas.size(); ++mi) {
       const FileMeta& m = metas[mi];
       ASSERT_EQ(cls.verdicts[mi], Verdict::kHit) << m.path;
@@ -152,6 +157,24 @@ TEST_P(RoundTrip, BriefLookupResolvesExactlyLikeTheFullOne) {
         EXPECT_EQ(brief->uuid, m.uuid);
         auto by_row = cache->lookup_brief_row(cls.rows[mi], keep, &want);
         ASSERT_TRUE(by_row.has_value()) << m.path;
+        Cache::BriefMemo* memo_for = want ? nullptr : &memo;
+        EXPECT_TRUE(cache->brief_row_available(cls.rows[mi], keep, &want, memo_for)) << m.path;
+        ASSERT_TRUE(cache->lookup_brief_row_into(cls.rows[mi], keep, &want, scratch, memo_for))
+            << m.path;
+        EXPECT_EQ(scratch.path, by_row->path);
+        EXPECT_EQ(scratch.uuid, by_row->uuid);
+        EXPECT_EQ(scratch.size, by_row->size);
+        EXPECT_EQ(scratch.mtime_ns, by_row->mtime_ns);
+        EXPECT_EQ(scratch.format, by_row->format);
+        EXPECT_EQ(scratch.error_kind, by_row->error_kind);
+        EXPECT_EQ(scratch.compression, by_row->compression);
+        ASSERT_EQ(scratch.objects.size(), by_row->objects.size()) << m.path;
+        for (std::size_t oi = 0; oi < scratch.objects.size(); ++oi) {
+          EXPECT_EQ(scratch.objects[oi].path, by_row->objects[oi].path);
+          EXPECT_EQ(scratch.objects[oi].num_entries, by_row->objects[oi].num_entries);
+          EXPECT_EQ(scratch.objects[oi].clusters, by_row->objects[oi].clusters);
+          EXPECT_EQ(scratch.objects[oi].shape, by_row->objects[oi].shape);
+        }
         EXPECT_EQ(by_row->path, m.path);
         EXPECT_EQ(by_row->uuid, brief->uuid);
         EXPECT_EQ(by_row->size, brief->size);
