@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <malloc.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -102,6 +103,13 @@ int run_scan_command(int argc, char** argv, mpiprep::cli::ScanOptions opts, bool
 
 int main(int argc, char** argv) {
   using namespace mpiprep;
+  // A batch run allocates in bursts (the walk's paths, the cache tables, libhdf5's 1 MiB chunk
+  // buffers, the output text) and frees most of it before the next: memory glibc keeps is
+  // reused without a page fault, memory it returns to the kernel faults again on every reuse
+  // (~2.5-3 us a page here; 5,000 of the 30,000 faults of a 10^5-file warm run). Neither
+  // setting changes what is allocated, only when it is given back (at exit, at the latest).
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
   CLI::App app{"mpiprep: MPI-parallel metadata preprocessor for ROOT, HDF5 and NetCDF-4 filesets"};
   app.set_version_flag("--version", std::string("mpiprep ") + MPIPREP_VERSION);
   app.require_subcommand(1);

@@ -81,6 +81,12 @@ bool starts_like_json_object(io::FileSystem& fs, const std::string& path) {
   return false;
 }
 
+// One file found by a directory walk, with the stat taken while listing its directory.
+struct Found {
+  std::string path;
+  std::optional<io::FileStat> stat;
+};
+
 // Accumulates datasets in order of first appearance and removes duplicate paths.
 class Builder {
  public:
@@ -142,22 +148,21 @@ class Builder {
   // Adds files known to be distinct (one directory walk). As the first input (the common
   // single-directory run) they are not hashed at all: nothing can duplicate them until a
   // later add(), which indexes them first.
-  void add_distinct(const std::string& dataset_name, std::vector<std::string>&& paths,
-                    std::vector<std::optional<io::FileStat>>&& stats) {
+  void add_distinct(const std::string& dataset_name, std::vector<Found>&& found) {
     if (!fs_.files.empty()) {
-      reserve(dataset_name, paths.size());
-      for (std::size_t i = 0; i < paths.size(); ++i)
-        add(dataset_name, std::move(paths[i]), std::nullopt, stats[i]);
+      reserve(dataset_name, found.size());
+      for (auto& f : found) add(dataset_name, std::move(f.path), std::nullopt, f.stat);
       return;
     }
     Dataset& d = dataset(dataset_name);
-    fs_.files.reserve(paths.size());
-    d.files.reserve(paths.size());
-    for (auto& p : paths) {
-      fs_.files.push_back(FileSpec{dataset_name, std::move(p), std::nullopt});
+    fs_.files.reserve(found.size());
+    d.files.reserve(found.size());
+    fs_.walk_stats.reserve(found.size());
+    for (auto& f : found) {
+      fs_.files.push_back(FileSpec{dataset_name, std::move(f.path), std::nullopt});
       d.files.push_back(fs_.files.back());
+      fs_.walk_stats.push_back(f.stat);
     }
-    fs_.walk_stats = std::move(stats);
   }
 
   // Room for `n` more files (a directory walk knows its count): no rehash or regrowth.
@@ -377,12 +382,6 @@ Status add_list_file(Builder& b, io::FileSystem& fs, const std::string& list_pat
   return {};
 }
 
-// One file found by a directory walk, with the stat taken while listing its directory.
-struct Found {
-  std::string path;
-  std::optional<io::FileStat> stat;
-};
-
 // The walk of one directory input: a queue of directories that `threads` workers list (and
 // whose matching files they stat) concurrently. Each worker keeps its own finds and warnings;
 // they are merged and sorted at the end, so the result does not depend on the thread count.
@@ -409,17 +408,33 @@ class Walker {
     for (const auto& part : parts)
       if (part.error && (failed == nullptr || part.error_dir < failed->error_dir)) failed = &part;
     if (failed != nullptr) return *failed->error;
+    // Every directory's finds (each batch sorted by the thread that listed it), moved once into
+    // one vector of the exact size, batches in the order of their first path: no vector
+    // growing by doubling, no per-thread copies merged into another. That order is the sorted
+    // one unless a directory holds files that sort after one of its subdirectories' files
+    // ("d/z" after "d/c/y"): then the whole is sorted.
     std::size_t n = 0;
-    for (const auto& part : parts) n += part.found.size();
+    std::vector<std::vector<Found>*> batches;
+    for (auto& part : parts)
+      for (auto& batch : part.found) {
+        n += batch.size();
+        if (!batch.empty()) batches.push_back(&batch);
+      }
+    std::sort(batches.begin(), batches.end(),
+              [](const std::vector<Found>* x, const std::vector<Found>* y) {
+                return by_path(x->front(), y->front());
+              });
     found.clear();
     found.reserve(n);
-    std::vector<std::string> new_warnings;
-    for (auto& part : parts) {
-      const auto mid = static_cast<std::ptrdiff_t>(found.size());
-      for (auto& f : part.found) found.push_back(std::move(f));
-      std::inplace_merge(found.begin(), found.begin() + mid, found.end(), by_path);
-      for (auto& w : part.warnings) new_warnings.push_back(std::move(w));
+    for (auto* batch : batches) {
+      for (auto& f : *batch) found.push_back(std::move(f));
+      std::vector<Found>().swap(*batch);
     }
+    if (!std::is_sorted(found.begin(), found.end(), by_path))
+      std::sort(found.begin(), found.end(), by_path);
+    std::vector<std::string> new_warnings;
+    for (auto& part : parts)
+      for (auto& w : part.warnings) new_warnings.push_back(std::move(w));
     std::sort(new_warnings.begin(), new_warnings.end());
     for (auto& w : new_warnings) warnings.push_back(std::move(w));
     return {};
@@ -431,7 +446,7 @@ class Walker {
     int depth;
   };
   struct Part {
-    std::vector<Found> found;
+    std::vector<std::vector<Found>> found;  // one batch per directory listed
     std::vector<std::string> warnings;
     std::optional<Error> error;
     std::string error_dir;
@@ -459,9 +474,6 @@ class Walker {
       cv_.notify_all();
     }
     cv_.notify_all();
-    lock.unlock();
-    // Each thread sorts its own finds; run() merges the sorted runs.
-    std::sort(part.found.begin(), part.found.end(), by_path);
   }
 
   static bool by_path(const Found& x, const Found& y) { return x.path < y.path; }
@@ -487,10 +499,17 @@ class Walker {
       return make_error(entries.error().kind,
                         "directory " + dir.path + ": " + entries.error().message);
     }
+    std::vector<Found>& batch = part.found.emplace_back();
+    batch.reserve(entries->size());
     for (auto& entry : *entries) {
       const std::string& name = entry.name;
       if (name == "." || name == "..") continue;
-      std::string child = dir.path == "/" ? "/" + name : dir.path + "/" + name;
+      // One allocation of the final size (operator+ would make two: "dir/", then grown).
+      std::string child;
+      child.reserve(dir.path.size() + 1 + name.size());
+      if (dir.path != "/") child.append(dir.path);
+      child.push_back('/');
+      child.append(name);
       // The listing's type spares a stat per file; only symlinks and entries of unknown type
       // need one to tell directories from files.
       bool is_directory = entry.type == io::EntryType::kDirectory;
@@ -510,9 +529,10 @@ class Walker {
         subdirs.push_back({std::move(child), dir.depth + 1});
       } else if ((entry.type == io::EntryType::kFile && entry.stat) || matches(name)) {
         // (a listed file with a stat was selected, so it matched)
-        part.found.push_back({std::move(child), entry.stat});
+        batch.push_back({std::move(child), entry.stat});
       }
     }
+    std::sort(batch.begin(), batch.end(), by_path);
     return {};
   }
 
@@ -535,15 +555,7 @@ Status add_directory(Builder& b, io::FileSystem& fs, const std::string& dir,
     b.warn("directory " + dir + ": no files" +
            (options.glob.empty() ? std::string() : " matching '" + options.glob + "'"));
   }
-  std::vector<std::string> paths;
-  std::vector<std::optional<io::FileStat>> stats;
-  paths.reserve(found.size());
-  stats.reserve(found.size());
-  for (auto& f : found) {
-    paths.push_back(std::move(f.path));
-    stats.push_back(f.stat);
-  }
-  b.add_distinct(dataset, std::move(paths), std::move(stats));
+  b.add_distinct(dataset, std::move(found));
   return {};
 }
 

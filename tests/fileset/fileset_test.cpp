@@ -410,6 +410,41 @@ TEST_F(ExpandPosix, WalkStatsAgreeWithStatAndThreadsChangeNothing) {
   }
 }
 
+// Files of a directory that sort on both sides of a subdirectory's files ("d/a", "d/m/x",
+// "d/z"), and sibling names around '/' ("b", "b-c", "b.d": '-' and '.' sort before '/'): the
+// walk's output is the bytewise sorted list whatever the thread count.
+TEST_F(ExpandPosix, WalkOrderIsBytewiseSortedAcrossInterleavedDirectories) {
+  const std::vector<std::string> names = {
+      "d/a.h5",   "d/m/x.h5", "d/m/n/y.h5", "d/z.h5",   "b/f.h5",  "b-c/f.h5",
+      "b.d/f.h5", "b/b/f.h5", "b/0.h5",     "b/~.h5",   "e.h5",    "d/m/zz.h5"};
+  for (const auto& n : names) {
+    std::filesystem::create_directories((root_ / "t" / n).parent_path());
+    write("t/" + n, "x");
+  }
+  std::vector<std::string> expected;
+  for (const auto& n : names) expected.push_back((root_ / "t" / n).string());
+  std::sort(expected.begin(), expected.end());
+  io::PosixFileSystem posix;
+  for (int threads : {1, 2, 4}) {
+    ExpandOptions o;
+    o.glob = "*.h5";
+    o.threads = threads;
+    auto r = expand(std::vector<std::string>{(root_ / "t").string()}, o, posix);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    std::vector<std::string> got;
+    for (const auto& f : r->files) got.push_back(f.path);
+    EXPECT_EQ(got, expected) << threads << " threads";
+    ASSERT_EQ(r->walk_stats.size(), r->files.size());
+    for (std::size_t i = 0; i < r->files.size(); ++i) {
+      const auto& ws = r->walk_stats[i];
+      ASSERT_TRUE(ws.has_value());
+      EXPECT_EQ(ws.value().size, std::int64_t{1});
+    }
+    ASSERT_EQ(r->datasets.size(), 1u);
+    EXPECT_EQ(r->datasets[0].files, r->files);
+  }
+}
+
 // A directory input followed by a list naming one of its files again: the walk's files are
 // indexed for duplicate detection when the second input arrives, and the stats stay aligned.
 TEST_F(ExpandPosix, WalkedFilesAreStillDeduplicatedAgainstLaterInputs) {
