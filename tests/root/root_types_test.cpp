@@ -150,6 +150,17 @@ TEST(ColumnTypes, BracketAtEveryPositionOfEveryLength) {
   EXPECT_EQ(OneLeafTree("m", "m[nMuon][4]", 4, true).column_type(), "float[][4]");
   EXPECT_EQ(OneLeafTree("m", "m[2][3]", 6, false).column_type(), "float[2][3]");
   EXPECT_EQ(OneLeafTree("m", "m[2][3]", 5, false).column_type(), "float[5]");  // disagrees with fLen
+  // A dimension is a number as from_chars reads one: digits only, below 2^30; kept verbatim.
+  EXPECT_EQ(OneLeafTree("m", "m[007][x]", 7, true).column_type(), "float[007][]");
+  EXPECT_EQ(OneLeafTree("m", "m[+3][x]", 3, true).column_type(), "float[][3]");
+  EXPECT_EQ(OneLeafTree("m", "m[ 3][x]", 3, true).column_type(), "float[][3]");
+  EXPECT_EQ(OneLeafTree("m", "m[3 ][x]", 3, true).column_type(), "float[][3]");
+  EXPECT_EQ(OneLeafTree("m", "m[-3][x]", 3, true).column_type(), "float[][3]");
+  EXPECT_EQ(OneLeafTree("m", "m[1073741823][x]", 1073741823, true).column_type(), "float[1073741823][]");
+  EXPECT_EQ(OneLeafTree("m", "m[1073741824][x]", 1073741824, true).column_type(), "float[][1073741824]");
+  EXPECT_EQ(OneLeafTree("m", "m[99999999999999999999][x]", 5, true).column_type(), "float[][5]");
+  EXPECT_EQ(OneLeafTree("m", "m[3", 3, false).column_type(), "float[3]");  // no ']'
+  EXPECT_EQ(OneLeafTree("m", "m[2]x[3]", 2, false).column_type(), "float[2]");  // stops at 'x'
 }
 
 TEST(ColumnTypes, TypesLongerThanTheBufferAreWhole) {
