@@ -142,8 +142,23 @@ class Reader {
   std::uint64_t size_;
 };
 
-// A key header as found in key lists and at the start of every record.
-bool read_key(Cursor& c, KeyInfo& k) {
+// A key header as found in key lists and at the start of every record, its strings viewed
+// in place (the key list's own key and a record's copy of its key are only checked: no
+// strings built for them).
+struct KeyHeader {
+  std::int32_t nbytes = 0;
+  std::int16_t version = 0;
+  std::int32_t objlen = 0;
+  std::int16_t keylen = 0;
+  std::int16_t cycle = 0;
+  std::int64_t seek_key = 0;
+  std::int64_t seek_pdir = 0;
+  std::string_view class_name;
+  std::string_view name;
+  std::string_view title;
+};
+
+bool read_key(Cursor& c, KeyHeader& k) {
   k.nbytes = c.i32();
   k.version = c.i16();
   k.objlen = c.i32();
@@ -162,11 +177,27 @@ bool read_key(Cursor& c, KeyInfo& k) {
   k.title = c.tstring();
   if (!c.ok()) return false;
   if (k.keylen <= 0 || k.nbytes < k.keylen || k.objlen < 0 || k.seek_key < 0) {
-    c.fail_corrupt("key '" + k.name + "' has inconsistent sizes (fNbytes " + std::to_string(k.nbytes) +
+    c.fail_corrupt("key '" + std::string(k.name) + "' has inconsistent sizes (fNbytes " + std::to_string(k.nbytes) +
                    ", fKeylen " + std::to_string(k.keylen) + ", fObjlen " + std::to_string(k.objlen) +
                    ")");
     return false;
   }
+  return true;
+}
+
+bool read_key(Cursor& c, KeyInfo& k) {
+  KeyHeader h;
+  if (!read_key(c, h)) return false;
+  k.nbytes = h.nbytes;
+  k.version = h.version;
+  k.objlen = h.objlen;
+  k.keylen = h.keylen;
+  k.cycle = h.cycle;
+  k.seek_key = h.seek_key;
+  k.seek_pdir = h.seek_pdir;
+  k.class_name = h.class_name;
+  k.name = h.name;
+  k.title = h.title;
   return true;
 }
 
@@ -367,11 +398,18 @@ class FileReader {
 
   Status key_list(int di, const DirRecord& rec, const Slice& slice,
                   std::pmr::vector<std::pair<int, std::size_t>>& subdirs) {
-    const std::string where = "key list of '" + (dirs_[static_cast<std::size_t>(di)].path.empty()
-                                                      ? std::string("/")
-                                                      : dirs_[static_cast<std::size_t>(di)].path) + "'";
-    Cursor c(slice.bytes, where, static_cast<std::uint64_t>(rec.seek_keys));
-    KeyInfo self;
+    // (The top directory's is a literal; a subdirectory's is built in the scratch arena.)
+    const std::string& path = dirs_[static_cast<std::size_t>(di)].path;
+    std::pmr::string where(&scratch_);
+    if (!path.empty()) {
+      where.reserve(path.size() + 14);
+      where += "key list of '";
+      where += path;
+      where += '\'';
+    }
+    Cursor c(slice.bytes, path.empty() ? std::string_view("key list of '/'") : std::string_view(where),
+             static_cast<std::uint64_t>(rec.seek_keys));
+    KeyHeader self;
     if (!read_key(c, self)) return c.error();
     c.seek(static_cast<std::size_t>(self.keylen));
     const std::int32_t n = c.i32();
@@ -443,7 +481,7 @@ class FileReader {
     // Built only for a message (once per record otherwise).
     auto what = [&k] { return "record of '" + k.path + ";" + std::to_string(k.cycle) + "'"; };
     Cursor c(rec.bytes, "its key header", static_cast<std::uint64_t>(k.seek_key));
-    KeyInfo own;
+    KeyHeader own;
     if (!read_key(c, own)) return make_error(c.error_kind(), what() + ": " + c.error_message());
     if (own.nbytes != k.nbytes || own.keylen != k.keylen || own.objlen != k.objlen) {
       return make_error(ErrorKind::kCorrupt, what() + " does not match its key (fNbytes " +

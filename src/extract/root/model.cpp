@@ -253,14 +253,15 @@ std::string FileHeader::uuid_hex() const {
 }
 
 std::string FileHeader::uuid_string() const {
-  std::string s(36, '-');
-  std::size_t at = 0;
+  // Where each byte's two digits go in 8-4-4-4-12.
+  static constexpr std::uint8_t kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  char s[36];
+  s[8] = s[13] = s[18] = s[23] = '-';
   for (std::size_t i = 0; i < uuid.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // the hyphens of 8-4-4-4-12
-    s[at++] = kHex[uuid[i] >> 4];
-    s[at++] = kHex[uuid[i] & 15];
+    s[kAt[i]] = kHex[uuid[i] >> 4];
+    s[kAt[i] + 1] = kHex[uuid[i] & 15];
   }
-  return s;
+  return std::string(s, sizeof s);
 }
 
 CompressionSetting CompressionSetting::from_fcompress(std::int32_t fcompress) noexcept {
@@ -285,7 +286,14 @@ std::string_view CompressionSetting::algorithm_name() const noexcept {
 }
 
 std::string CompressionSetting::to_string() const {
-  return std::string(algorithm_name()) + ":" + std::to_string(level);
+  // In one buffer: the concatenation of temporaries cost more than the rest of the file
+  // metadata of a small file.
+  char s[40];
+  const std::string_view name = algorithm_name();
+  std::memcpy(s, name.data(), name.size());
+  s[name.size()] = ':';
+  const auto r = std::to_chars(s + name.size() + 1, s + sizeof s, level);
+  return std::string(s, static_cast<std::size_t>(r.ptr - s));
 }
 
 std::size_t TreeInfo::count_all_branches() const {
