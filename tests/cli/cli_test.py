@@ -80,12 +80,16 @@ rc, out, err = run([args.mpiprep, "scan", "--cache", "/proc/no/such/dir/c.h5", f
 check(rc == 2, f"unwritable cache exits 2, got {rc}")
 
 # --- scan as a plain process: no MPI, the same results -----------------------------------------
-# Started without a launcher, scan runs on one process without initializing MPI (and commits
-# through the serial path); MPIPREP_SINGLETON_MPI=1 makes it a singleton MPI job instead. Both
-# must give what mpirun -n 1 gives, cold and warm.
+# Started without a launcher, or by one as a job of one process (mpirun -n 1), scan runs without
+# initializing MPI (and commits through the serial path); MPIPREP_SINGLETON_MPI=1 makes it a
+# singleton MPI job, or an MPI rank of mpirun -n 1, instead. All must give the same, cold and
+# warm, and so must two ranks.
 launcher_vars = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPIPREP_SINGLETON_MPI"]
 plain_outs = {}
-for label, env in [("plain", {}), ("singleton", {"MPIPREP_SINGLETON_MPI": "1"}), ("mpirun", None)]:
+uses_mpi = {"plain": False, "singleton": True, "mpirun": False, "mpirun-mpi": True,
+            "mpirun-2": True}
+for label, env in [("plain", {}), ("singleton", {"MPIPREP_SINGLETON_MPI": "1"}), ("mpirun", None),
+                   ("mpirun-mpi", "force"), ("mpirun-2", 2)]:
     c = os.path.join(args.work, f"{label}-cache.h5")
     o = os.path.join(args.work, f"{label}-out.json")
     rj = os.path.join(args.work, f"{label}-report.json")
@@ -93,22 +97,31 @@ for label, env in [("plain", {}), ("singleton", {"MPIPREP_SINGLETON_MPI": "1"}),
            fileset]
     for attempt in ("cold", "warm"):
         if env is None:
-            r = lib.run(lib.mpi_cmd(args.mpiexec, 1, cmd))
+            r = lib.run(lib.mpi_cmd(args.mpiexec, 1, cmd),
+                        unset=["MPIPREP_SINGLETON_MPI"])
+        elif env == "force":
+            r = lib.run(lib.mpi_cmd(args.mpiexec, 1, cmd, export=["MPIPREP_SINGLETON_MPI"]),
+                        env={"MPIPREP_SINGLETON_MPI": "1"})
+        elif env == 2:
+            r = lib.run(lib.mpi_cmd(args.mpiexec, 2, cmd), unset=["MPIPREP_SINGLETON_MPI"])
         else:
             r = lib.run(cmd, env=env, unset=[v for v in launcher_vars if v not in env])
         check(r.rc == 0, f"{label} {attempt} scan exits 0"
               + ("" if r.rc == 0 else f", got {r.rc}: {r.err[-500:]}"))
         said_plain = "without MPI" in r.err
-        check(said_plain == (label == "plain"),
+        check(said_plain == (not uses_mpi[label]),
               f"{label} {attempt}: logs whether MPI was left out ({said_plain})")
+        ranks = json.load(open(rj)).get("ranks") if r.rc == 0 else None
+        check(ranks == (2 if label == "mpirun-2" else 1), f"{label} {attempt}: ranks {ranks}")
         counts = json.load(open(rj))["counts"] if r.rc == 0 else {}
         want = (0, 2) if attempt == "cold" else (2, 0)
         check((counts.get("hits"), counts.get("misses")) == want,
               f"{label} {attempt}: hits and misses {want}, got {counts}")
     check(lib.run([args.mpiprep, "cache", "verify", c]).rc == 0, f"{label}: the cache verifies")
     plain_outs[label] = open(o).read()
-check(plain_outs["plain"] == plain_outs["mpirun"] == plain_outs["singleton"],
-      "plain process, singleton MPI and mpirun -n 1 write the same preprocessed fileset")
+check(len(set(plain_outs.values())) == 1,
+      "plain process, singleton MPI, mpirun -n 1 (without and with MPI) and mpirun -n 2 write "
+      "the same preprocessed fileset")
 
 # --- cache show / verify ---------------------------------------------------------------------
 rc, out, err = run([args.mpiprep, "cache", "verify", cache])
