@@ -429,19 +429,19 @@ Classification classify_impl(const Cache::Impl& im, std::span<const Entry> entri
     else
       seen_overlay[static_cast<std::size_t>(~slot)] = 1;
   };
-  // A sorted survey (a directory walk) against sorted rows with nothing put since the load:
-  // one merge, galloping over rows the survey skips, instead of hashing every path of the
-  // cache into an index and looking each entry up in it.
+  // A sorted survey (a directory walk) against sorted rows with nothing put or erased since
+  // the load (no index built yet): one merge, galloping over rows the survey skips, instead
+  // of hashing every path of the cache into an index and looking each entry up in it. An
+  // entry out of order sends the whole survey to the index instead.
   bool merge = im.base_sorted && im.overlay.empty() && !im.index_built();
-  for (std::size_t k = 1; merge && k < entries.size(); ++k)
-    merge = !(std::string_view(entries[k].path) < std::string_view(entries[k - 1].path));
   if (merge) {
     const StringColumn& col = im.base.files.path;
     const std::size_t n = col.size();
-    std::size_t r = 0;
-    for (std::size_t k = 0; k < entries.size(); ++k) {
+    std::size_t r = 0;  // rows before r are below the previous entry (or equal to it)
+    for (std::size_t k = 0; k < entries.size() && merge; ++k) {
       const std::string_view p = entries[k].path;
-      if (r < n && col.at(r) < p) {
+      int cmp = r < n ? col.at(r).compare(p) : 1;
+      if (cmp < 0) {  // gallop to the first row >= p
         std::size_t step = 1, lo = r + 1;  // col.at(lo - 1) < p
         while (lo + step - 1 < n && col.at(lo + step - 1) < p) {
           lo += step;
@@ -456,12 +456,23 @@ Classification classify_impl(const Cache::Impl& im, std::span<const Entry> entri
             hi = mid;
         }
         r = lo;
+        cmp = r < n ? col.at(r).compare(p) : 1;
+      } else if (cmp > 0 && k > 0 && p < std::string_view(entries[k - 1].path)) {
+        merge = false;  // out of order (a match or a row passed proves the order otherwise)
+        break;
       }
-      if (r < n && col.at(r) == p) note(k, static_cast<Slot>(r));
+      if (cmp == 0) note(k, static_cast<Slot>(r));
     }
-    for (std::size_t i = 0; i < n; ++i)  // in row order: already sorted
-      if (seen_base[i] == 0) c.removed.emplace_back(col.at(i));
-  } else {
+    if (merge) {
+      for (std::size_t i = 0; i < n; ++i)  // in row order: already sorted
+        if (seen_base[i] == 0) c.removed.emplace_back(col.at(i));
+    } else {
+      std::fill(c.verdicts.begin(), c.verdicts.end(), Verdict::kMissNew);
+      std::fill(c.rows.begin(), c.rows.end(), kNoRow);
+      std::fill(seen_base.begin(), seen_base.end(), 0);
+    }
+  }
+  if (!merge) {
     const auto& idx = im.index();
     for (std::size_t k = 0; k < entries.size(); ++k)
       if (auto it = idx.find(std::string_view(entries[k].path)); it != idx.end())

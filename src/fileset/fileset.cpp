@@ -148,20 +148,28 @@ class Builder {
   // Adds files known to be distinct (one directory walk). As the first input (the common
   // single-directory run) they are not hashed at all: nothing can duplicate them until a
   // later add(), which indexes them first.
-  void add_distinct(const std::string& dataset_name, std::vector<Found>&& found) {
+  // `found`: the files in order, as consecutive batches.
+  void add_distinct(const std::string& dataset_name,
+                    const std::vector<std::vector<Found>*>& found) {
+    std::size_t n = 0;
+    for (const auto* batch : found) n += batch->size();
     if (!fs_.files.empty()) {
-      reserve(dataset_name, found.size());
-      for (auto& f : found) add(dataset_name, std::move(f.path), std::nullopt, f.stat);
+      reserve(dataset_name, n);
+      for (auto* batch : found)
+        for (auto& f : *batch) add(dataset_name, std::move(f.path), std::nullopt, f.stat);
       return;
     }
     Dataset& d = dataset(dataset_name);
-    fs_.files.reserve(found.size());
-    d.files.reserve(found.size());
-    fs_.walk_stats.reserve(found.size());
-    for (auto& f : found) {
-      fs_.files.push_back(FileSpec{dataset_name, std::move(f.path), std::nullopt});
-      d.files.push_back(fs_.files.back());
-      fs_.walk_stats.push_back(f.stat);
+    fs_.files.reserve(n);
+    d.files.reserve(n);
+    fs_.walk_stats.reserve(n);
+    for (auto* batch : found) {
+      for (auto& f : *batch) {
+        fs_.files.push_back(FileSpec{dataset_name, std::move(f.path), std::nullopt});
+        d.files.push_back(fs_.files.back());
+        fs_.walk_stats.push_back(f.stat);
+      }
+      std::vector<Found>().swap(*batch);
     }
   }
 
@@ -389,12 +397,14 @@ class Walker {
  public:
   Walker(io::FileSystem& fs, const ExpandOptions& options) : fs_(fs), options_(options) {}
 
-  // The files found under `root`, sorted by path, into `found` (replaced); warnings appended.
-  Status run(const std::string& root, std::vector<Found>& found,
+  // The files found under `root`, sorted by path, into `found` (replaced) as consecutive
+  // batches (owned by the walker); warnings appended.
+  Status run(const std::string& root, std::vector<std::vector<Found>*>& found,
              std::vector<std::string>& warnings) {
     queue_.push_back({root, 0});
     const int nthreads = std::clamp(options_.threads, 1, 64);
-    std::vector<Part> parts(static_cast<std::size_t>(nthreads));
+    parts_.assign(static_cast<std::size_t>(nthreads), Part{});
+    auto& parts = parts_;
     if (nthreads == 1) {
       work(parts[0]);
     } else {
@@ -408,30 +418,34 @@ class Walker {
     for (const auto& part : parts)
       if (part.error && (failed == nullptr || part.error_dir < failed->error_dir)) failed = &part;
     if (failed != nullptr) return *failed->error;
-    // Every directory's finds (each batch sorted by the thread that listed it), moved once into
-    // one vector of the exact size, batches in the order of their first path: no vector
-    // growing by doubling, no per-thread copies merged into another. That order is the sorted
-    // one unless a directory holds files that sort after one of its subdirectories' files
-    // ("d/z" after "d/c/y"): then the whole is sorted.
-    std::size_t n = 0;
-    std::vector<std::vector<Found>*> batches;
+    // Every directory's finds (each batch sorted, as listed in name order), batches in the
+    // order of their first path: no vector growing by doubling, no copy into one vector. That
+    // order is the sorted one unless a directory holds files that sort after one of its
+    // subdirectories' files ("d/z" after "d/c/y"): then they are merged into one batch and
+    // sorted there.
+    found.clear();
     for (auto& part : parts)
-      for (auto& batch : part.found) {
-        n += batch.size();
-        if (!batch.empty()) batches.push_back(&batch);
-      }
-    std::sort(batches.begin(), batches.end(),
+      for (auto& batch : part.found)
+        if (!batch.empty()) found.push_back(&batch);
+    std::sort(found.begin(), found.end(),
               [](const std::vector<Found>* x, const std::vector<Found>* y) {
                 return by_path(x->front(), y->front());
               });
-    found.clear();
-    found.reserve(n);
-    for (auto* batch : batches) {
-      for (auto& f : *batch) found.push_back(std::move(f));
-      std::vector<Found>().swap(*batch);
+    bool sorted = true;
+    for (std::size_t i = 1; i < found.size() && sorted; ++i)
+      sorted = by_path(found[i - 1]->back(), found[i]->front());
+    if (!sorted) {
+      std::size_t n = 0;
+      for (const auto* batch : found) n += batch->size();
+      auto& all = merged_;  // not in a part: that would move the batches `found` points to
+      all.reserve(n);
+      for (auto* batch : found) {
+        for (auto& f : *batch) all.push_back(std::move(f));
+        std::vector<Found>().swap(*batch);
+      }
+      std::sort(all.begin(), all.end(), by_path);
+      found.assign(1, &all);
     }
-    if (!std::is_sorted(found.begin(), found.end(), by_path))
-      std::sort(found.begin(), found.end(), by_path);
     std::vector<std::string> new_warnings;
     for (auto& part : parts)
       for (auto& w : part.warnings) new_warnings.push_back(std::move(w));
@@ -499,9 +513,17 @@ class Walker {
       return make_error(entries.error().kind,
                         "directory " + dir.path + ": " + entries.error().message);
     }
+    // Entries in name order, so the batch comes out sorted (one directory: same prefix):
+    // sorting indices by the short names is much cheaper than sorting the full paths.
+    std::vector<std::uint32_t> order(entries->size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&entries](std::uint32_t a, std::uint32_t b) {
+      return (*entries)[a].name < (*entries)[b].name;
+    });
     std::vector<Found>& batch = part.found.emplace_back();
     batch.reserve(entries->size());
-    for (auto& entry : *entries) {
+    for (const std::uint32_t at : order) {
+      auto& entry = (*entries)[at];
       const std::string& name = entry.name;
       if (name == "." || name == "..") continue;
       // One allocation of the final size (operator+ would make two: "dir/", then grown).
@@ -532,12 +554,13 @@ class Walker {
         batch.push_back({std::move(child), entry.stat});
       }
     }
-    std::sort(batch.begin(), batch.end(), by_path);
     return {};
   }
 
   io::FileSystem& fs_;
   const ExpandOptions& options_;
+  std::vector<Part> parts_;  // per thread; their batches are run()'s result
+  std::vector<Found> merged_;  // run()'s result when the batches' order was not the sorted one
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Dir> queue_;
@@ -547,15 +570,16 @@ class Walker {
 
 Status add_directory(Builder& b, io::FileSystem& fs, const std::string& dir,
                      const ExpandOptions& options, const std::string& dataset) {
-  std::vector<Found> found;
+  std::vector<std::vector<Found>*> found;
   std::vector<std::string> warnings;
-  if (auto s = Walker(fs, options).run(dir, found, warnings); !s) return s;  // sorted by path
+  Walker walker(fs, options);
+  if (auto s = walker.run(dir, found, warnings); !s) return s;  // sorted by path
   for (auto& w : warnings) b.warn(std::move(w));
   if (found.empty()) {
     b.warn("directory " + dir + ": no files" +
            (options.glob.empty() ? std::string() : " matching '" + options.glob + "'"));
   }
-  b.add_distinct(dataset, std::move(found));
+  b.add_distinct(dataset, found);
   return {};
 }
 

@@ -147,6 +147,12 @@ TEST(Classify, SortedSurveyMergeEqualsIndexLookup) {
   surveys.push_back(dups);
   surveys.push_back({{extra[5], 1, 1}});
   surveys.push_back({});
+  // Out of order after a sorted start (a new path, then a matching one): the merge gives up
+  // midway and the index answers for the whole survey.
+  std::vector<SurveyKey> late = {all[5], all[6], {extra[4], 1, 1}, all[7], all[2999], all[0]};
+  surveys.push_back(late);
+  std::vector<SurveyKey> reversed(all.rbegin(), all.rend());
+  surveys.push_back(reversed);
 
   for (std::size_t s = 0; s < surveys.size(); ++s) {
     const auto& survey = surveys[s];
@@ -176,6 +182,7 @@ TEST(Classify, SortedSurveyMergeEqualsIndexLookup) {
           });
       EXPECT_EQ(a.rows[k] != kNoRow, cached) << survey[k].path;
     }
+    if (s >= 6) continue;  // (the unsorted ones are checked against the index above)
     EXPECT_EQ(a.removed.size() + static_cast<std::size_t>(std::count_if(
                                      a.rows.begin(), a.rows.end(),
                                      [](RowRef r) { return r != kNoRow; })) -
