@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 
@@ -411,10 +412,73 @@ Handle sec2_fapl() {
   return fapl;
 }
 
+namespace {
+
+// File image callbacks that never copy: by default libhdf5 copies an image into the property
+// list and again into the open file (two copies of the whole cache, 10 MB of memory written
+// and faulted in for a 10^5-file cache). The files opened from an image are read-only, so
+// every "allocation" can be the caller's buffer itself, as H5LTopen_file_image does with
+// H5LT_FILE_IMAGE_DONT_COPY. The caller keeps the buffer alive while the file is open.
+struct ImageView {
+  const void* data;
+  std::size_t size;
+  std::atomic<int> refs{1};
+};
+
+void* image_malloc(std::size_t size, H5FD_file_image_op_t op, void* udata) {
+  auto* v = static_cast<ImageView*>(udata);
+  if (size != v->size) return nullptr;  // only the image itself is ever asked for
+  switch (op) {
+    case H5FD_FILE_IMAGE_OP_PROPERTY_LIST_SET:
+    case H5FD_FILE_IMAGE_OP_PROPERTY_LIST_COPY:
+    case H5FD_FILE_IMAGE_OP_PROPERTY_LIST_GET:
+    case H5FD_FILE_IMAGE_OP_FILE_OPEN:
+      return const_cast<void*>(v->data);
+    default:
+      return nullptr;
+  }
+}
+
+void* image_memcpy(void* dest, const void* src, std::size_t /*size*/, H5FD_file_image_op_t,
+                   void* /*udata*/) {
+  return dest == src ? dest : nullptr;  // every "copy" is of the image onto itself
+}
+
+void* image_realloc(void*, std::size_t, H5FD_file_image_op_t, void*) {
+  return nullptr;  // read-only: never resized
+}
+
+herr_t image_free(void*, H5FD_file_image_op_t, void*) { return 0; }  // the caller's buffer
+
+void* image_udata_copy(void* udata) {
+  static_cast<ImageView*>(udata)->refs.fetch_add(1);
+  return udata;
+}
+
+herr_t image_udata_free(void* udata) {
+  auto* v = static_cast<ImageView*>(udata);
+  if (v->refs.fetch_sub(1) == 1) delete v;
+  return 0;
+}
+
+}  // namespace
+
 Handle image_fapl(const void* data, std::size_t size) {
   Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(fapl)");
   // The core driver reads from memory; without a backing store nothing is ever written.
   check(H5Pset_fapl_core(fapl.get(), std::size_t{1} << 20, false), "H5Pset_fapl_core");
+  auto* view = new ImageView{data, size};
+  H5FD_file_image_callbacks_t cb{};
+  cb.image_malloc = image_malloc;
+  cb.image_memcpy = image_memcpy;
+  cb.image_realloc = image_realloc;
+  cb.image_free = image_free;
+  cb.udata_copy = image_udata_copy;
+  cb.udata_free = image_udata_free;
+  cb.udata = view;
+  const herr_t set = H5Pset_file_image_callbacks(fapl.get(), &cb);  // takes its own reference
+  image_udata_free(view);                                           // drops ours
+  check(set, "H5Pset_file_image_callbacks");
   check(H5Pset_file_image(fapl.get(), const_cast<void*>(data), size), "H5Pset_file_image");
   return fapl;
 }
