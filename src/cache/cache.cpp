@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "cache_file.hpp"
 #include "cache_impl.hpp"
@@ -373,6 +376,149 @@ Cache::Loaded Cache::load(const std::string& path, const LoadOptions& opts,
       out.report.reason += "; could not move it aside: " + moved.error().message;
   }
   out.report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+namespace {
+
+constexpr std::uint64_t kTransferMagic = 0x6d70707243616368ULL;  // "mpprCach"
+
+void put_u64(comm::Bytes& b, std::uint64_t v) {
+  const auto at = b.size();
+  b.resize(at + sizeof v);
+  std::memcpy(b.data() + at, &v, sizeof v);
+}
+
+void put_str(comm::Bytes& b, std::string_view s) {
+  put_u64(b, s.size());
+  const auto at = b.size();
+  b.resize(at + s.size());
+  if (!s.empty()) std::memcpy(b.data() + at, s.data(), s.size());
+}
+
+struct Reader {
+  const comm::Bytes& b;
+  std::size_t at = 0;
+  std::uint64_t u64() {
+    std::uint64_t v = 0;
+    if (b.size() - at < sizeof v) throw std::runtime_error("cache transfer: header truncated");
+    std::memcpy(&v, b.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  }
+  std::string str() {
+    const std::uint64_t n = u64();
+    if (b.size() - at < n) throw std::runtime_error("cache transfer: header truncated");
+    std::string s(reinterpret_cast<const char*>(b.data() + at), static_cast<std::size_t>(n));
+    at += static_cast<std::size_t>(n);
+    return s;
+  }
+};
+
+}  // namespace
+
+void Cache::send_loaded(comm::Communicator& comm, int dest, int tag, const std::string& path,
+                        const LoadOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ReadOutcome r = read_cache_file(path, opts.max_table_bytes, ReadMode::kLazy);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const bool loaded = r.status == LoadStatus::kLoaded;
+  std::vector<std::span<const std::byte>> parts;
+  std::vector<std::uint64_t> sizes;
+  if (loaded) {
+    for_each_dataset(static_cast<const Tables&>(r.tables),
+                     [&](const std::string&, const auto& vec, ColumnKind) {
+                       parts.push_back(std::as_bytes(std::span(vec.data(), vec.size())));
+                       sizes.push_back(parts.back().size());
+                     });
+    if (r.image) parts.push_back(std::as_bytes(std::span(r.image->data(), r.image->size())));
+  }
+  comm::Bytes head;
+  put_u64(head, kTransferMagic);
+  put_u64(head, static_cast<std::uint64_t>(r.status));
+  put_u64(head, r.header.generation);
+  put_u64(head, r.header.checksum);
+  put_u64(head, static_cast<std::uint64_t>(r.header.format_version));
+  put_u64(head, r.file_bytes);
+  put_u64(head, r.tables.values_count);
+  put_u64(head, r.tables.values_loaded ? 1 : 0);
+  put_u64(head, r.tables.paths_sorted ? 1 : 0);
+  put_u64(head, std::bit_cast<std::uint64_t>(seconds));
+  put_u64(head, sizes.size());
+  for (const auto s : sizes) put_u64(head, s);
+  put_u64(head, loaded && r.image ? r.image->size() : 0);
+  put_str(head, r.reason);
+  put_str(head, path);
+  comm.send(dest, tag, head);  // small: completes at once
+  if (!loaded) return;
+  // The tables follow once the receiver asks for them: a large send blocks (and MPI's
+  // blocking calls busy-poll) until the matching receive is posted, and the receiver is busy
+  // for a while. Waiting here sleeps instead (50 us, doubling to 1 ms).
+  auto pause = std::chrono::microseconds(50);
+  while (!comm.try_recv(dest, tag)) {
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
+  for (const auto& p : parts)
+    if (!p.empty()) comm.send(dest, tag, p);
+}
+
+Cache::Loaded Cache::receive_loaded(comm::Communicator& comm, int source, int tag,
+                                    const LoadOptions& opts, ExtractorVersionFn extractor_version,
+                                    std::string* loaded_path) {
+  Loaded out{Cache(extractor_version), LoadReport{}};
+  const comm::Message m = comm.recv(source, tag);
+  Reader rd{m.data};
+  if (rd.u64() != kTransferMagic) throw std::runtime_error("cache transfer: not a cache transfer");
+  const std::uint64_t status = rd.u64();
+  if (status > static_cast<std::uint64_t>(LoadStatus::kForeign))
+    throw std::runtime_error("cache transfer: bad status");
+  out.report.status = static_cast<LoadStatus>(status);
+  const std::uint64_t generation = rd.u64();
+  const std::uint64_t checksum = rd.u64();
+  const auto version = static_cast<std::int32_t>(rd.u64());
+  out.report.file_bytes = rd.u64();
+  Tables t;
+  t.values_count = rd.u64();
+  t.values_loaded = rd.u64() != 0;
+  t.paths_sorted = rd.u64() != 0;
+  out.report.seconds = std::bit_cast<double>(rd.u64());
+  const std::uint64_t ncols = rd.u64();
+  if (ncols > 1024) throw std::runtime_error("cache transfer: bad column count");
+  std::vector<std::uint64_t> sizes(static_cast<std::size_t>(ncols));
+  for (auto& s : sizes) s = rd.u64();
+  const std::uint64_t image_bytes = rd.u64();
+  out.report.reason = rd.str();
+  std::string path = rd.str();
+  if (loaded_path != nullptr) *loaded_path = std::move(path);
+  if (out.report.status != LoadStatus::kLoaded) return out;
+  // Invariant 6 holds here too: every size is bounded before anything is allocated for it.
+  std::uint64_t total = image_bytes;
+  for (const auto s : sizes) total += s;
+  if (total > opts.max_table_bytes || image_bytes > opts.max_table_bytes)
+    throw std::runtime_error("cache transfer: over the table size cap");
+  comm.send(source, tag, {});  // ready: the tables may come
+  std::size_t i = 0;
+  for_each_dataset(t, [&](const std::string& name, auto& vec, ColumnKind) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    if (i >= sizes.size()) throw std::runtime_error("cache transfer: fewer columns than " + name);
+    const std::uint64_t bytes = sizes[i++];
+    if (bytes % sizeof(T) != 0) throw std::runtime_error("cache transfer: ragged column " + name);
+    vec.resize(static_cast<std::size_t>(bytes / sizeof(T)));
+    if (bytes > 0) comm.recv_into(source, tag, std::as_writable_bytes(std::span(vec)));
+  });
+  if (i != sizes.size()) throw std::runtime_error("cache transfer: more columns than expected");
+  std::shared_ptr<std::vector<char>> image;
+  if (image_bytes > 0) {
+    image = std::make_shared<std::vector<char>>(static_cast<std::size_t>(image_bytes));
+    comm.recv_into(source, tag, std::as_writable_bytes(std::span(*image)));
+  }
+  if (!t.values_loaded && !image)
+    throw std::runtime_error("cache transfer: object values neither loaded nor in an image");
+  out.report.generation = generation;
+  out.cache.impl_->max_table_bytes = opts.max_table_bytes;
+  out.cache.impl_->adopt(std::move(t), generation, checksum, std::move(image), version);
   return out;
 }
 

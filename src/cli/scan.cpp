@@ -149,6 +149,26 @@ int ranks_on_node(comm::Communicator& comm, const std::string& host) {
   return c;
 }
 
+// Messages of the cache transfer from the helper rank to rank 0 (Cache::send_loaded).
+constexpr int kTagCacheTransfer = 0x5C10;
+
+// Collective. The rank that loads the cache for rank 0 (Cache::send_loaded) while rank 0
+// expands the inputs: the lowest other rank on rank 0's node, which has nothing to do until
+// the extraction; -1 when rank 0 is alone on its node (it loads on a thread of its own then).
+int pick_cache_helper(comm::Communicator& comm, const std::string& host) {
+  comm::Bytes mine(host.size());
+  std::memcpy(mine.data(), host.data(), host.size());
+  auto all = comm.gather(mine, 0);
+  int helper = -1;
+  if (comm.rank() == 0) {
+    for (std::size_t r = 1; r < all.size() && helper < 0; ++r)
+      if (all[r] == all[0]) helper = static_cast<int>(r);
+  }
+  comm::Bytes b = comm::to_bytes(helper);
+  comm.bcast(b, 0);
+  return comm::from_bytes<int>(b);
+}
+
 // Collective. Every rank's host, cpuset, cores, NUMA nodes and threads, on rank 0 (empty
 // elsewhere), for the report's placement header.
 std::vector<topo::RankPlacement> gather_placement(comm::Communicator& comm,
@@ -266,14 +286,26 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   // libhdf5 is initialized here, on the main thread, not by the loading thread's first call:
   // a parallel build's initialization makes MPI calls (an attribute on MPI_COMM_SELF), which
   // MPI_THREAD_FUNNELED allows only on the main thread.
+  // With another rank on rank 0's node, that rank loads it instead (Cache::send_loaded) and
+  // rank 0 receives the tables once its inputs are expanded: the load then costs rank 0's core
+  // nothing but the transfer (under mpirun each rank is bound to one core, so a thread of
+  // rank 0 would take its time from the walk).
+  const int cache_helper = opt.use_cache ? pick_cache_helper(comm, topology.hostname) : -1;
   std::future<cache::Cache::Loaded> early_load;
-  if (root && opt.use_cache) {
+  std::optional<cache::Cache::Loaded> helper_load;
+  if (root && opt.use_cache && cache_helper < 0) {
     extract::hdf5::initialize();
     early_load = std::async(std::launch::async, [&cache_path] {
       cache::LoadOptions peek;
       peek.move_aside = false;
       return cache::Cache::load(cache_path, peek);
     });
+  }
+  if (comm.rank() == cache_helper) {
+    extract::hdf5::initialize();
+    cache::LoadOptions peek;
+    peek.move_aside = false;
+    cache::Cache::send_loaded(comm, 0, kTagCacheTransfer, cache_path, peek);
   }
   fileset::Fileset files;
   std::optional<Error> fatal;
@@ -297,6 +329,16 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     }
     if (!fatal && opt.use_cache) fatal = check_cache_dir(cache_path);
     if (!fatal && !opt.report_dir.empty()) fatal = prepare_report_dir(opt.report_dir);
+    if (opt.use_cache && cache_helper > 0) {  // received whatever happened above: it was sent
+      std::string helper_path;
+      helper_load = cache::Cache::receive_loaded(comm, cache_helper, kTagCacheTransfer, {},
+                                                 nullptr, &helper_path);
+      if (helper_path != cache_path) {
+        log::warn(kLog, fmt::format("rank {} loaded the cache as {}, not {}: loading it here",
+                                    cache_helper, helper_path, cache_path));
+        helper_load.reset();
+      }
+    }
   }
   agree_or_stop(comm, fatal);
   // From here on every open through `fs` is a data file (the inputs themselves were read above).
@@ -362,7 +404,15 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
     if (opt.use_cache) {
       // Not moved aside yet: a cache written by a newer mpiprep is someone else's data, not
       // garbage (fatal, below); only a corrupt or foreign file is moved aside.
-      auto loaded = early_load.get();
+      cache::Cache::Loaded loaded =
+          helper_load            ? std::move(*helper_load)
+          : early_load.valid()   ? early_load.get()
+                                 : [&cache_path] {
+                                     cache::LoadOptions peek;
+                                     peek.move_aside = false;
+                                     return cache::Cache::load(cache_path, peek);
+                                   }();
+      helper_load.reset();
       if (loaded.report.status == cache::LoadStatus::kForeign &&
           loaded.report.reason.find("newer than this mpiprep") != std::string::npos) {
         cache_fatal = make_error(ErrorKind::kUnsupportedVersion,

@@ -7,6 +7,7 @@
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace mpiprep::comm {
@@ -15,6 +16,14 @@ int Communicator::next_collective_tag() {
   // Every rank calls collectives in the same order, so the sequence agrees across ranks.
   collective_seq_ = (collective_seq_ + 1) % (1 << 20);
   return kCollectiveTagBase + collective_seq_;
+}
+
+void Communicator::recv_into(int source, int tag, std::span<std::byte> buf) {
+  Message m = recv(source, tag);
+  if (m.data.size() != buf.size())
+    throw std::runtime_error("message of " + std::to_string(m.data.size()) + " bytes, expected " +
+                             std::to_string(buf.size()));
+  if (!buf.empty()) std::memcpy(buf.data(), m.data.data(), buf.size());
 }
 
 void Communicator::barrier() {

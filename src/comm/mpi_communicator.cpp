@@ -77,6 +77,17 @@ class MpiCommunicator final : public Communicator {
     return receive_probed(st);
   }
 
+  void recv_into(int source, int tag, std::span<std::byte> buf) override {
+    MPI_Status st;
+    check(MPI_Recv(buf.data(), to_count(buf.size()), MPI_BYTE, src(source), tg(tag), comm_, &st),
+          "MPI_Recv");
+    int n = 0;
+    check(MPI_Get_count(&st, MPI_BYTE, &n), "MPI_Get_count");
+    if (static_cast<std::size_t>(n) != buf.size())
+      throw std::runtime_error("MPI_Recv: message of " + std::to_string(n) + " bytes, expected " +
+                               std::to_string(buf.size()));
+  }
+
   std::optional<Message> try_recv(int source, int tag) override {
     MPI_Status st;
     int flag = 0;

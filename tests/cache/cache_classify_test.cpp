@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 
 #include <chrono>
 #include <ctime>
@@ -204,6 +206,100 @@ TEST(Classify, SortedSurveyMergeEqualsIndexLookup) {
   EXPECT_EQ(o.verdicts, v.verdicts);
   EXPECT_EQ(o.rows, v.rows);
   EXPECT_EQ(o.removed, v.removed);
+}
+
+// The cache loaded on one rank and adopted by another (the warm run's helper rank): the same
+// rows, verdicts and materialized hits as a direct load, object values read later from the
+// transferred image; a missing or corrupt cache arrives as its status only, and the helper
+// never moves a corrupt one aside (the receiver's own load() does).
+TEST(Classify, CacheLoadedOnAnotherRankEqualsADirectLoad) {
+  TempDir dir;
+  Cache c(&testing::test_versions);
+  auto cols = testing::make_columns(30);
+  std::vector<FileMeta> metas;
+  for (int i = 0; i < 300; ++i) {
+    const std::string p = fmt::format("/data/f{:04}.{}", i, i % 3 == 0 ? "h5" : "root");
+    metas.push_back(i % 3 == 0 ? testing::make_hdf5_file(p, i)
+                               : testing::make_root_file(p, cols, i));
+    c.put(metas.back(), kOpts);
+  }
+  comm::SerialCommunicator serial;
+  (void)commit(serial, c, dir.file("c.h5"));
+  std::vector<SurveyKey> survey;
+  std::sort(metas.begin(), metas.end(),
+            [](const FileMeta& a, const FileMeta& b) { return a.path < b.path; });
+  for (const auto& m : metas) survey.push_back({m.path, m.size, m.mtime_ns + (m.size % 7 == 0)});
+
+  auto transfer = [&](const std::string& path, std::string* seen_path) {
+    std::optional<Cache::Loaded> got;
+    comm::run_in_threads(2, [&](comm::Communicator& comm) {
+      if (comm.rank() == 1) {
+        LoadOptions peek;
+        peek.move_aside = false;
+        Cache::send_loaded(comm, 0, 77, path, peek);
+      } else {
+        got.emplace(Cache::receive_loaded(comm, 1, 77, {}, &testing::test_versions, seen_path));
+      }
+    });
+    return std::move(*got);
+  };
+  std::string seen;
+  Cache::Loaded moved = transfer(dir.file("c.h5"), &seen);
+  EXPECT_EQ(seen, dir.file("c.h5"));
+  auto direct = Cache::load(dir.file("c.h5"), {}, &testing::test_versions);
+  ASSERT_EQ(moved.report.status, LoadStatus::kLoaded) << moved.report.reason;
+  EXPECT_EQ(moved.report.generation, direct.report.generation);
+  EXPECT_EQ(moved.report.file_bytes, direct.report.file_bytes);
+  EXPECT_EQ(moved.cache.size(), direct.cache.size());
+  EXPECT_EQ(moved.cache.generation(), direct.cache.generation());
+  const Classification a = moved.cache.classify(survey, kOpts);
+  const Classification b = direct.cache.classify(survey, kOpts);
+  EXPECT_EQ(a.verdicts, b.verdicts);
+  EXPECT_EQ(a.rows, b.rows);
+  EXPECT_GT(a.hits(), 0u);
+  EXPECT_LT(a.hits(), survey.size());
+  auto keep = [](const void* ctx, std::string_view path, std::string_view kind) {
+    return object_needed_for(*static_cast<const std::optional<std::string_view>*>(ctx), path,
+                             kind);
+  };
+  FileMeta x, y;
+  std::size_t with_objects = 0;
+  for (std::size_t k = 0; k < survey.size(); ++k) {
+    if (a.verdicts[k] != Verdict::kHit) continue;
+    std::optional<std::string_view> want;
+    ASSERT_TRUE(moved.cache.lookup_brief_row_into(a.rows[k], keep, &want, x));
+    ASSERT_TRUE(direct.cache.lookup_brief_row_into(b.rows[k], keep, &want, y));
+    EXPECT_EQ(x.path, y.path);
+    EXPECT_EQ(x.uuid, y.uuid);
+    ASSERT_EQ(x.objects.size(), y.objects.size()) << x.path;
+    for (std::size_t o = 0; o < x.objects.size(); ++o) {
+      EXPECT_EQ(x.objects[o].num_entries, y.objects[o].num_entries);
+      EXPECT_EQ(x.objects[o].clusters, y.objects[o].clusters);
+    }
+    if (!x.objects.empty()) ++with_objects;
+  }
+  EXPECT_GT(with_objects, 0u);  // ROOT trees: their values came from the transferred image
+  auto full_moved = moved.cache.get(metas[1].path);
+  auto full_direct = direct.cache.get(metas[1].path);
+  ASSERT_TRUE(full_moved && full_direct);
+  EXPECT_EQ(full_moved->objects.size(), full_direct->objects.size());
+  // It commits like a loaded cache (base rows copied, the new row added).
+  moved.cache.put(testing::make_hdf5_file("/data/zz-new.h5", 9999), kOpts);
+  auto rep = commit(serial, moved.cache, dir.file("c2.h5"));
+  EXPECT_EQ(rep.files, metas.size() + 1);
+
+  Cache::Loaded missing = transfer(dir.file("none.h5"), nullptr);
+  EXPECT_EQ(missing.report.status, LoadStatus::kMissing);
+  EXPECT_EQ(missing.cache.size(), 0u);
+
+  auto bytes = testing::read_bytes(dir.file("c.h5"));
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] ^= 0x5a;
+  testing::write_bytes(dir.file("bad.h5"), bytes);
+  Cache::Loaded bad = transfer(dir.file("bad.h5"), nullptr);
+  EXPECT_EQ(bad.report.status, LoadStatus::kCorrupt);
+  EXPECT_FALSE(bad.report.reason.empty());
+  EXPECT_EQ(bad.cache.size(), 0u);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("bad.h5")));  // not moved aside by the helper
 }
 
 // A new binary whose ROOT extractor changed reads a cache written by the old one.

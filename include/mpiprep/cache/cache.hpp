@@ -184,6 +184,21 @@ class Cache {
   // empty cache returned, so the run proceeds cold (invariant 4).
   static Loaded load(const std::string& path, const LoadOptions& opts = {},
                      ExtractorVersionFn extractor_version = nullptr);
+  // Point to point. load() split across two ranks (a warm run's cache load taken off rank 0's
+  // core by an idle rank of its node): send_loaded, on the helper, reads, verifies and decodes
+  // the file as load() does, never moves it aside, and sends the tables (and the file image
+  // their object values are read from later) to `dest`; receive_loaded, on `dest`, adopts them
+  // without reading, inflating or checksumming anything. A cache that is not kLoaded arrives
+  // as its status and reason only: the receiver then calls load() itself, which moves a bad
+  // one aside. Every message of one transfer uses `tag`, which nothing else may use meanwhile.
+  // receive_loaded throws std::runtime_error on a malformed transfer (an infrastructure
+  // failure); `loaded_path`, if given, receives the path the helper read.
+  static void send_loaded(comm::Communicator& comm, int dest, int tag, const std::string& path,
+                          const LoadOptions& opts = {});
+  static Loaded receive_loaded(comm::Communicator& comm, int source, int tag,
+                               const LoadOptions& opts = {},
+                               ExtractorVersionFn extractor_version = nullptr,
+                               std::string* loaded_path = nullptr);
 
   // Local. Hash lookup, no I/O. The verdict for one file.
   [[nodiscard]] Verdict check(std::string_view path, std::int64_t size, std::int64_t mtime_ns,

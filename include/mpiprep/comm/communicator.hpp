@@ -42,6 +42,10 @@ class Communicator {
   virtual Message recv(int source, int tag) = 0;
   // Local. Non-blocking: a matching message if one has arrived.
   virtual std::optional<Message> try_recv(int source, int tag) = 0;
+  // Local. recv() straight into `buf`, which must be the message's exact size (else
+  // std::runtime_error): large payloads land where they are used, without a copy. The default
+  // receives and copies; MPI receives in place.
+  virtual void recv_into(int source, int tag, std::span<std::byte> buf);
   // Local. Aborts every rank (after an exception, so no rank is left in a collective).
   [[noreturn]] virtual void abort(int exit_code) = 0;
 
