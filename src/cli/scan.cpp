@@ -771,10 +771,24 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       next = i + 1;
       return meta_at(i);
     };
+    // The fileset goes to its temporary file piece by piece as it is rendered (the same bytes
+    // write_outputs writes; never all of them in memory), then is published atomically.
+    std::optional<output::AtomicFile> out_file;
+    Status written;
+    if (!opt.output_path.empty()) {
+      auto f = output::AtomicFile::create(opt.output_path);
+      if (f.ok())
+        out_file.emplace(std::move(f).value());
+      else
+        written = f.error();
+    }
+    const output::TextFlush to_file = [&out_file, &written](std::string_view piece) {
+      if (written.ok()) written = out_file->append(piece);
+    };
     pre = output::render_preprocessed(
         files,
         [&](const fileset::FileSpec& s) -> const FileMeta* { return meta_lookup(s); },
-        so, fileset_text);
+        so, fileset_text, out_file ? to_file : output::TextFlush{});
     for (const auto& w : pre.warnings) log::warn(kLog, w);
     for (const auto& f : pre.failures)
       log::warn(kLog, fmt::format("{}: {}: {}", f.path, error_kind_name(f.kind), f.message));
@@ -787,9 +801,14 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
                                            output::failures_json(pre.failures).dump(2) + "\n");
         if (!s.ok()) output_error = s.error();
       } else {
-        auto s = output::write_outputs(pre, std::move(fileset_text), opt.output_path,
-                                       failures_path);
-        if (!s.ok()) output_error = s.error();
+        if (written.ok()) {
+          fileset_text += '\n';
+          written = out_file->append(fileset_text);
+        }
+        if (written.ok()) written = out_file->commit();
+        if (written.ok() && !failures_path.empty())
+          written = output::write_failures(pre, failures_path);
+        if (!written.ok()) output_error = written.error();
       }
     }
     out.failed = static_cast<std::int64_t>(pre.failures.size());

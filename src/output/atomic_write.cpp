@@ -51,7 +51,21 @@ Status fsync_directory(const std::string& dir) {
 
 }  // namespace
 
-Status write_file_atomic(const std::string& path, std::string_view bytes) {
+AtomicFile::AtomicFile(int fd, std::string path, std::string tmp, std::string dir)
+    : fd_(fd), path_(std::move(path)), tmp_(std::move(tmp)), dir_(std::move(dir)) {}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : fd_(other.fd_), path_(std::move(other.path_)), tmp_(std::move(other.tmp_)),
+      dir_(std::move(other.dir_)) {
+  other.fd_ = -1;
+  other.tmp_.clear();
+}
+
+AtomicFile::~AtomicFile() {
+  TempFile cleanup(fd_, tmp_);  // closes, and removes the temporary unless committed
+}
+
+Result<AtomicFile> AtomicFile::create(const std::string& path) {
   std::filesystem::path target(path);
   std::string dir = target.parent_path().empty() ? std::string(".") : target.parent_path().string();
   std::random_device rd;
@@ -64,22 +78,44 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
     if (fd < 0 && errno != EEXIST) return io::errno_error(errno, "create", tmp);
   }
   if (fd < 0) return io::errno_error(EEXIST, "create", tmp);
-  TempFile file(fd, tmp);
+  return AtomicFile(fd, path, std::move(tmp), std::move(dir));
+}
 
+Status AtomicFile::append(std::string_view bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(file.fd(), bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return io::errno_error(errno, "write", tmp);
+      return io::errno_error(errno, "write", tmp_);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(file.fd()) != 0) return io::errno_error(errno, "fsync", tmp);
-  if (file.close() != 0) return io::errno_error(errno, "close", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return io::errno_error(errno, "rename", path);
-  file.release();
-  return fsync_directory(dir);
+  return {};
+}
+
+Status AtomicFile::commit() {
+  if (::fsync(fd_) != 0) return io::errno_error(errno, "fsync", tmp_);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) return io::errno_error(errno, "close", tmp_);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return io::errno_error(errno, "rename", path_);
+  tmp_.clear();
+  return fsync_directory(dir_);
+}
+
+Status write_file_atomic(const std::string& path, std::string_view bytes) {
+  auto file = AtomicFile::create(path);
+  if (!file) return std::move(file).error();
+  if (auto s = file->append(bytes); !s) return s;
+  return file->commit();
+}
+
+Status write_failures(const Preprocessed& pre, const std::string& failures_path) {
+  constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;
+  std::string failures = failures_json(pre.failures).dump(1, ' ', false, kReplace);
+  failures += '\n';
+  return write_file_atomic(failures_path, failures);
 }
 
 Status write_outputs(const Preprocessed& pre, const std::string& fileset_path,
@@ -92,13 +128,10 @@ Status write_outputs(const Preprocessed& pre, const std::string& fileset_path,
 
 Status write_outputs(const Preprocessed& pre, std::string text, const std::string& fileset_path,
                      const std::string& failures_path) {
-  constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;
   text += '\n';
   if (auto s = write_file_atomic(fileset_path, text); !s) return s;
   if (failures_path.empty()) return {};
-  std::string failures = failures_json(pre.failures).dump(1, ' ', false, kReplace);
-  failures += '\n';
-  return write_file_atomic(failures_path, failures);
+  return write_failures(pre, failures_path);
 }
 
 }  // namespace mpiprep::output

@@ -246,6 +246,8 @@ struct TextSink {
   std::string& out;
   bool first_dataset = true;
   bool first_file = true;
+  const TextFlush* flush = nullptr;  // set: `out` is handed over once it holds flush_bytes
+  std::size_t flush_bytes = 0;
 
   void indent(unsigned n) {
     out.push_back('\n');
@@ -331,6 +333,10 @@ struct TextSink {
     str(r.uuid);
     indent(3);
     out.push_back('}');
+    if (flush != nullptr && out.size() >= flush_bytes) {
+      (*flush)(out);
+      out.clear();
+    }
   }
   void end(const fileset::Dataset& ds) {
     indent(2);
@@ -367,6 +373,12 @@ Preprocessed build_preprocessed(const fileset::Fileset& fileset, const MetaLooku
 
 Preprocessed render_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
                                  const StepOptions& options, std::string& text) {
+  return render_preprocessed(fileset, lookup, options, text, TextFlush{});
+}
+
+Preprocessed render_preprocessed(const fileset::Fileset& fileset, const MetaLookup& lookup,
+                                 const StepOptions& options, std::string& text,
+                                 const TextFlush& flush, std::size_t flush_bytes) {
   Preprocessed pre;
   text.clear();
   // Sized up front (an entry is its path, its uuid and ~130 bytes of keys and indentation;
@@ -375,8 +387,14 @@ Preprocessed render_preprocessed(const fileset::Fileset& fileset, const MetaLook
   std::size_t estimate = 64 + 1;
   for (const auto& ds : fileset.datasets) estimate += ds.name.size() + 64;
   for (const auto& f : fileset.files) estimate += f.path.size() + 176;
+  // Handed over in pieces: room for one piece and the entry that completes it.
+  if (flush) estimate = std::min(estimate, flush_bytes + (std::size_t{64} << 10));
   text.reserve(estimate);
   TextSink sink{text};
+  if (flush) {
+    sink.flush = &flush;
+    sink.flush_bytes = flush_bytes;
+  }
   walk_preprocessed(fileset, lookup, options, pre, sink);
   sink.finish();
   return pre;

@@ -363,6 +363,28 @@ TEST(BuildPreprocessed, RenderedTextIsTheDocumentsDump) {
         o, rendered);
     const auto replace = nlohmann::ordered_json::error_handler_t::replace;
     EXPECT_EQ(rendered, dom.fileset.dump(1, ' ', false, replace));
+    // Handed over in pieces (down to one entry a piece): the pieces and the rest are the text.
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{300}, std::size_t{1} << 20}) {
+      std::string joined, rest;
+      std::size_t pieces = 0;
+      Preprocessed streamed = render_preprocessed(
+          *fs,
+          [&](const fileset::FileSpec& spec) -> const FileMeta* {
+            auto it = by_path.find(spec.path);
+            return it == by_path.end() ? nullptr : it->second;
+          },
+          o, rest,
+          [&](std::string_view p) {
+            EXPECT_GE(p.size(), piece);
+            joined += p;
+            ++pieces;
+          },
+          piece);
+      EXPECT_EQ(joined + rest, rendered) << piece;
+      EXPECT_EQ(pieces > 0, piece < rendered.size()) << piece;
+      EXPECT_EQ(streamed.files_ok, pre.files_ok);
+      EXPECT_EQ(streamed.failures.size(), pre.failures.size());
+    }
     EXPECT_NE(rendered.find("\"steps\": [\n"), std::string::npos);  // steps are there
     EXPECT_EQ(pre.files_ok, dom.files_ok);
     EXPECT_EQ(pre.files_ok, 4u + 5u);
@@ -433,6 +455,44 @@ TEST_F(AtomicWrite, FailureKeepsTargetAndRemovesTemporary) {
   auto missing_dir = write_file_atomic((dir_ / "no" / "such" / "f.json").string(), "x");
   ASSERT_FALSE(missing_dir.ok());
   EXPECT_EQ(missing_dir.error().kind, ErrorKind::kMissing);
+}
+
+// The same publish in pieces: nothing at the target until commit, the temporary removed when
+// the writer is dropped uncommitted, the same errors as write_file_atomic.
+TEST_F(AtomicWrite, InPiecesPublishesOnCommitOnly) {
+  auto target = (dir_ / "out.json").string();
+  ASSERT_TRUE(write_file_atomic(target, "old").ok());
+  {
+    auto f = AtomicFile::create(target);
+    ASSERT_TRUE(f.ok()) << f.error().to_string();
+    ASSERT_TRUE(f->append("new ").ok());
+    ASSERT_TRUE(f->append(std::string(2 << 20, 'y')).ok());
+    EXPECT_EQ(slurp(target), "old");
+    EXPECT_EQ(entries(), 2u);  // the target and the temporary
+    AtomicFile moved = std::move(*f);
+    ASSERT_TRUE(moved.commit().ok());
+  }
+  EXPECT_EQ(slurp(target), "new " + std::string(2 << 20, 'y'));
+  EXPECT_EQ(entries(), 1u);
+  {
+    auto f = AtomicFile::create(target);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->append("abandoned").ok());
+  }
+  EXPECT_EQ(slurp(target), "new " + std::string(2 << 20, 'y'));
+  EXPECT_EQ(entries(), 1u);  // dropped uncommitted: no temporary left
+  auto missing = AtomicFile::create((dir_ / "no" / "such" / "f.json").string());
+  ASSERT_FALSE(missing.ok());
+  auto same = write_file_atomic((dir_ / "no" / "such" / "f.json").string(), "x");
+  EXPECT_EQ(missing.error().kind, same.error().kind);
+  EXPECT_EQ(missing.error().kind, ErrorKind::kMissing);
+  std::filesystem::create_directories(dir_ / "busy");
+  std::ofstream(dir_ / "busy" / "keep") << "keep";
+  auto busy = AtomicFile::create((dir_ / "busy").string());
+  ASSERT_TRUE(busy.ok());
+  auto s = busy->commit();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("rename"), std::string::npos) << s.error().message;
 }
 
 TEST_F(AtomicWrite, WriteOutputsWritesBothFiles) {

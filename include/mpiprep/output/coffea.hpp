@@ -78,6 +78,16 @@ using MetaLookup = std::function<const FileMeta*(const fileset::FileSpec&)>;
 [[nodiscard]] Preprocessed render_preprocessed(const fileset::Fileset& fileset,
                                                const MetaLookup& lookup,
                                                const StepOptions& options, std::string& text);
+// The same, handing the text over in pieces: whenever `text` holds `flush_bytes` or more after
+// a file's entry, flush(text) is called and `text` cleared; what is left at the end stays in
+// `text`. The pieces concatenated are the text above, and the whole is never in memory (18 MB
+// at 10^5 files, each page of it a page fault).
+using TextFlush = std::function<void(std::string_view)>;
+[[nodiscard]] Preprocessed render_preprocessed(const fileset::Fileset& fileset,
+                                               const MetaLookup& lookup,
+                                               const StepOptions& options, std::string& text,
+                                               const TextFlush& flush,
+                                               std::size_t flush_bytes = std::size_t{1} << 20);
 
 // [{"path", "dataset", "kind" (error_kind_name), "message"}, ...]
 [[nodiscard]] nlohmann::ordered_json failures_json(std::span<const FileFailure> failures);
@@ -86,6 +96,30 @@ using MetaLookup = std::function<const FileMeta*(const fileset::FileSpec&)>;
 // renames it over `path` and fsyncs the directory: readers see the old file or the new one.
 // The temporary is removed on failure. Errors name the path and the failing call.
 [[nodiscard]] Status write_file_atomic(const std::string& path, std::string_view bytes);
+
+// Local. write_file_atomic() in pieces: create() makes the unique temporary beside `path`,
+// append() writes to it, commit() fsyncs it, renames it over `path` and fsyncs the directory.
+// Destroyed uncommitted (after a failure, say), it removes the temporary. Same errors, naming
+// the same paths and calls, as write_file_atomic.
+class AtomicFile {
+ public:
+  [[nodiscard]] static Result<AtomicFile> create(const std::string& path);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+  [[nodiscard]] Status append(std::string_view bytes);
+  [[nodiscard]] Status commit();
+
+ private:
+  AtomicFile(int fd, std::string path, std::string tmp, std::string dir);
+  int fd_ = -1;
+  std::string path_, tmp_, dir_;
+};
+
+// Local. The failures array to `failures_path`, atomically (the second half of write_outputs).
+[[nodiscard]] Status write_failures(const Preprocessed& pre, const std::string& failures_path);
 
 // Local. Writes the preprocessed fileset (indented JSON) to `fileset_path` and, unless
 // `failures_path` is empty, the failures array to `failures_path`, both atomically.
