@@ -216,8 +216,9 @@ inline constexpr const char* kGroups[] = {"files",   "object_sets",    "objects"
                                           "filters", "attributes",     "schemas",
                                           "schema_columns", "object_values"};
 
-// xxh64 (seed 0) of the column list: for each column, name, NUL, type, NUL.
-std::uint64_t schema_hash(std::span<const Column> columns) noexcept;
+// xxh64 (seed 0) of the column list: for each column, name, NUL, type, NUL (which is exactly
+// Columns::text()).
+std::uint64_t schema_hash(const Columns& columns) noexcept;
 
 // xxh64 (seed 0) over, for each dataset in order of its path (bytewise): the path, a NUL byte,
 // its element count as uint64 LE, and the xxh64 of its elements' little-endian bytes as uint64
@@ -238,9 +239,9 @@ std::uint64_t content_checksum(const Tables& t, std::int32_t format_version,
 class SchemaPool {
  public:
   // Id of `columns` (empty list -> -1), adding it if new.
-  std::int64_t intern(std::vector<Column>&& columns);
-  std::int64_t intern_copy(const std::vector<Column>& columns);
-  [[nodiscard]] const std::vector<Column>& at(std::int64_t id) const;
+  std::int64_t intern(Columns&& columns);
+  std::int64_t intern_copy(const Columns& columns);
+  [[nodiscard]] const Columns& at(std::int64_t id) const;
   [[nodiscard]] std::uint64_t hash(std::int64_t id) const {
     return hashes_[static_cast<std::size_t>(id)];
   }
@@ -248,8 +249,8 @@ class SchemaPool {
   void clear();
 
  private:
-  std::int64_t find(std::uint64_t h, const std::vector<Column>& columns) const;
-  std::vector<std::vector<Column>> columns_;
+  std::int64_t find(std::uint64_t h, const Columns& columns) const;
+  std::vector<Columns> columns_;
   std::vector<std::uint64_t> hashes_;
   std::unordered_multimap<std::uint64_t, std::int64_t> by_hash_;
 };

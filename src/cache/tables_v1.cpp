@@ -134,12 +134,11 @@ Status validate(const Tables& t) {
   // A schema's stored hash must match its columns (catches a mix-up the checksum cannot), and
   // a schema is stored once: ids are positions, so a duplicate would make two ids equal.
   std::unordered_multimap<std::uint64_t, std::size_t> seen_schemas;
-  std::vector<std::vector<Column>> schema_cols(ns);
+  std::vector<Columns> schema_cols(ns);
   for (std::size_t s = 0; s < ns; ++s) {
     auto& cols = schema_cols[s];
     for (auto c = t.schemas.column_offsets[s]; c < t.schemas.column_offsets[s + 1]; ++c)
-      cols.push_back(
-          Column{to_string(t.schema_columns.name.at(c)), to_string(t.schema_columns.type.at(c))});
+      cols.add(t.schema_columns.name.at(c), t.schema_columns.type.at(c));
     if (cols.empty()) return structure(fmt::format("schemas[{}] has no columns", s));
     const std::uint64_t h = schema_hash(cols);
     if (h != t.schemas.hash[s])

@@ -2,6 +2,9 @@
 
 #include <array>
 #include <charconv>
+#include <ostream>
+#include <stdexcept>
+#include <string>
 
 namespace mpiprep {
 namespace {
@@ -14,6 +17,22 @@ std::string_view strip_slashes(std::string_view p) {
   return p;
 }
 }  // namespace
+
+ColumnView Columns::at(std::size_t i) const {
+  if (i >= size())
+    throw std::out_of_range("Columns::at: index " + std::to_string(i) + " >= size " +
+                           std::to_string(size()));
+  return (*this)[i];
+}
+
+std::ostream& operator<<(std::ostream& os, const ColumnView& c) {
+  return os << "{\"" << c.name << "\", \"" << c.type << "\"}";
+}
+
+void Columns::too_long(std::size_t have, std::size_t add) {
+  throw std::length_error("Columns: " + std::to_string(have) + " + " + std::to_string(add) +
+                          " bytes of names and types exceed the table's 4 GiB limit");
+}
 
 std::string_view format_name(FileFormat f) noexcept {
   auto i = static_cast<std::size_t>(f);

@@ -12,9 +12,10 @@ json error_json(ErrorKind kind, const std::string& message) {
   return json{{"kind", std::string(error_kind_name(kind))}, {"message", message}};
 }
 
-json columns_json(const std::vector<Column>& columns) {
+json columns_json(const Columns& columns) {
   json a = json::array();
-  for (const auto& c : columns) a.push_back(json{{"name", c.name}, {"type", c.type}});
+  for (const ColumnView c : columns)
+    a.push_back(json{{"name", std::string(c.name)}, {"type", std::string(c.type)}});
   return a;
 }
 
@@ -81,8 +82,7 @@ ObjectMeta object_from_json(const json& j) {
   for (const char* key : {"branches", "fields"}) {
     if (auto it = j.find(key); it != j.end())
       for (const auto& c : *it)
-        o.columns.push_back(
-            Column{c.at("name").get<std::string>(), c.at("type").get<std::string>()});
+        o.columns.add(c.at("name").get<std::string>(), c.at("type").get<std::string>());
   }
   read_if(j, "n_branches_total", o.n_columns_total);
   read_if(j, "n_fields_total", o.n_columns_total);

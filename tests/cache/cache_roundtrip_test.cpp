@@ -2,7 +2,9 @@
 // are stored once per distinct column list, and the inspection calls agree with the content.
 #include <gtest/gtest.h>
 
+#include "cache/tables.hpp"
 #include "cache_test_support.hpp"
+#include "journal/meta_testing.hpp"
 #include "mpiprep/comm/communicator.hpp"
 #include "mpiprep/output/coffea.hpp"
 
@@ -256,6 +258,38 @@ TEST_P(RoundTrip, HundredFilesSharingANanoAodSchemaStoreItOnce) {
   std::printf("[ measure  ] 100 files x 1500 shared columns: %llu bytes (compress=%d)\n",
               static_cast<unsigned long long>(rep.file_bytes), GetParam() ? 1 : 0);
   EXPECT_LT(rep.file_bytes, 1000000u);
+}
+
+// The cache's bytes did not change when ObjectMeta::columns became a Columns table: the schema
+// hash and the content checksum (every dataset's xxh64) of tables built from fixed records
+// equal what the std::vector<Column> layout (commit 5295eab) computed for them.
+TEST(CacheBytes, SchemaHashAndChecksumAsTheVectorOfColumnLayoutComputedThem) {
+  const FileMeta golden = ::mpiprep::testing::columns_golden_meta();
+  EXPECT_EQ(schema_hash(golden.objects[0].columns), 0x2711142d4bf36754u);
+  // Columns::text() is the hashed bytes: name, NUL, type, NUL per column.
+  EXPECT_EQ(golden.objects[0].columns.text().substr(0, 13), std::string_view("run\0uint32_t\0", 13));
+  SchemaPool pool;
+  TablesBuilder b(pool);
+  b.add(meta_to_rec(FileMeta(golden), pool, 3, 4));
+  b.add(meta_to_rec(testing::make_root_file("/d/a.root", testing::make_columns(1499), 1), pool, 3, 4));
+  b.add(meta_to_rec(testing::make_root_file("/d/b.root", testing::make_columns(1499), 2), pool, 3, 4));
+  b.add(meta_to_rec(testing::make_root_file("/d/c.root", testing::make_columns(50, 1), 3), pool, 3, 4));
+  b.add(meta_to_rec(testing::make_hdf5_file("/d/x.h5", 2), pool, 3, 4));
+  Tables t = b.finish();
+  EXPECT_EQ(t.schema_columns.name.size(), 1556u);
+  EXPECT_EQ(content_checksum(t, kFormatVersion, 1), 0x5d0274f2ccbc4d5fu);
+  // The pool's copy of a schema equals the records' (and re-interning finds it).
+  EXPECT_EQ(pool.at(0), golden.objects[0].columns);
+  EXPECT_EQ(pool.intern_copy(golden.objects[0].columns), 0);
+  EXPECT_EQ(pool.intern_copy(testing::make_columns(1499)), 1);
+  // And a commit and load give the columns back unchanged.
+  TempDir dir;
+  Cache c(&testing::test_versions);
+  c.put(golden, kOpts);
+  Cache back = round_trip(c, dir, true);
+  auto got = back.get(golden.path);
+  ASSERT_TRUE(got.has_value());
+  testing::expect_same(*got, golden);
 }
 
 INSTANTIATE_TEST_SUITE_P(CompressedAndPlain, RoundTrip, ::testing::Bool(),

@@ -51,19 +51,18 @@ int test_versions_root_bumped(FileFormat f) noexcept {
   return f == FileFormat::kRoot ? 99 : test_versions(f);
 }
 
-std::vector<Column> make_columns(int n, int variant) {
+Columns make_columns(int n, int variant) {
   static const char* kTypes[] = {"float",   "int32_t",       "bool",      "uint64_t",
                                  "float[]", "vector<float>", "double[3]", "uint8_t"};
-  std::vector<Column> cols;
-  cols.reserve(static_cast<std::size_t>(n));
+  Columns cols;
   for (int i = 0; i < n; ++i)
-    cols.push_back(Column{"Branch_" + std::to_string(variant) + "_" + std::to_string(i) +
-                              (i % 7 == 0 ? "_with_a_rather_long_name_beyond_sso" : ""),
-                          kTypes[(i + variant) % 8]});
+    cols.add("Branch_" + std::to_string(variant) + "_" + std::to_string(i) +
+                 (i % 7 == 0 ? "_with_a_rather_long_name_beyond_sso" : ""),
+             kTypes[(i + variant) % 8]);
   return cols;
 }
 
-FileMeta make_root_file(const std::string& path, const std::vector<Column>& columns, int seed) {
+FileMeta make_root_file(const std::string& path, const Columns& columns, int seed) {
   FileMeta m;
   m.path = path;
   m.size = 1000000 + seed * 17;
@@ -212,7 +211,7 @@ FileMeta expected_root_meta(const std::string& data_file, const std::string& pat
     for (const auto& b : t.at("topBranches")) {
       std::string type = b.at("leaves").empty() ? b.at("class").get<std::string>()
                                                 : b.at("leaves")[0].at("type").get<std::string>();
-      o.columns.push_back(Column{b.at("name").get<std::string>(), type});
+      o.columns.add(b.at("name").get<std::string>(), type);
     }
     o.clusters = {0, o.num_entries};
     m.objects.push_back(std::move(o));

@@ -39,11 +39,11 @@ int test_versions(FileFormat f) noexcept;
 int test_versions_root_bumped(FileFormat f) noexcept;
 
 // n columns with names and types that depend on `variant` (same variant -> same schema).
-std::vector<Column> make_columns(int n, int variant = 0);
+Columns make_columns(int n, int variant = 0);
 
 // A ROOT-like file: two TTrees (one with `columns`), a histogram with an object error,
 // clusters, uuid, compression, timing. Every FileMeta field is set.
-FileMeta make_root_file(const std::string& path, const std::vector<Column>& columns, int seed);
+FileMeta make_root_file(const std::string& path, const Columns& columns, int seed);
 // An HDF5-like file: chunked datasets with filters (names, params), maxshape -1, attributes,
 // a group, a contiguous dataset, an object error.
 FileMeta make_hdf5_file(const std::string& path, int seed);

@@ -30,7 +30,7 @@ inline FileMeta synthetic_meta(int i) {
   tree.cycle = 3;
   tree.num_entries = 40 + i;
   for (int c = 0; c < 5 + i % 7; ++c)
-    tree.columns.push_back({"col" + std::to_string(c), c % 2 ? "float" : "vector<float>"});
+    tree.columns.add("col" + std::to_string(c), c % 2 ? "float" : "vector<float>");
   tree.n_columns_total = 100 + i;
   tree.clusters = {0, 10, 20, 40 + i};
   ObjectMeta ds;
@@ -52,6 +52,39 @@ inline FileMeta synthetic_meta(int i) {
   m.extract_seconds = 0.001 * i + 1e-9;
   m.bytes_read = 4096u * static_cast<unsigned>(i + 1);
   m.rank = i % 4;
+  return m;
+}
+
+// A FileMeta whose columns cover the table's edge cases: short and long (> 15 characters)
+// names, an empty name and type, a NUL inside a name, a long type; and an object without
+// columns.
+inline FileMeta columns_golden_meta() {
+  FileMeta m;
+  m.path = "/g/f.root";
+  m.size = 1234;
+  m.mtime_ns = 5678;
+  m.format = FileFormat::kRoot;
+  m.uuid = "u";
+  m.compression = "zlib:1";
+  m.extract_seconds = 0.25;
+  m.bytes_read = 99;
+  m.rank = 1;
+  ObjectMeta t;
+  t.path = "Events";
+  t.kind = "TTree";
+  t.cycle = 1;
+  t.num_entries = 40;
+  t.n_columns_total = 5;
+  t.columns = {{"run", "uint32_t"},
+               {"HLT_Ele32_WPTight_Gsf_L1DoubleEG", "bool"},
+               {"", ""},
+               {std::string("nul\0in", 6), "vector<vector<float> >"},
+               {"Jet_pt", "float[]"}};
+  t.clusters = {0, 40};
+  ObjectMeta h;
+  h.path = "h";
+  h.kind = "TH1D";
+  m.objects = {t, h};
   return m;
 }
 
@@ -82,7 +115,7 @@ inline std::vector<FileMeta> metas_from_expected_json() {
         o.n_columns_total = t.value("nAllBranches", std::int64_t{0});
         if (t.contains("topBranches"))
           for (const auto& b : t["topBranches"])
-            o.columns.push_back({b.value("name", ""), b.value("class", "")});
+            o.columns.add(b.value("name", ""), b.value("class", ""));
         m.objects.push_back(std::move(o));
       }
     }

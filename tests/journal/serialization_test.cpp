@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <random>
 
 #include "journal/meta_testing.hpp"
@@ -11,7 +13,58 @@ namespace mpiprep::wire {
 namespace {
 
 using mpiprep::testing::expect_same;
+using mpiprep::testing::columns_golden_meta;
 using mpiprep::testing::synthetic_meta;
+
+std::vector<std::byte> from_hex(std::string_view hex) {
+  std::vector<std::byte> out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<std::byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+// The wire bytes of columns_golden_meta() as the std::vector<Column> layout (io_vector of
+// Column{name, type}, before Columns, commit 5295eab) wrote them. A journal written by that
+// build must replay, and this build must write the same bytes.
+TEST(Wire, ColumnsBytesAsTheVectorOfColumnLayoutWroteThem) {
+  const std::vector<std::byte> golden = from_hex(
+      "4d50573101000000010000000000000009000000000000002f672f662e726f6f74d2040000000000002e160000000000"
+      "000101000000000000007506000000000000007a6c69623a31020000000000000006000000000000004576656e747305"
+      "000000000000005454726565000000000000000001000000280000000000000005000000000000000300000000000000"
+      "72756e080000000000000075696e7433325f742000000000000000484c545f456c6533325f575054696768745f477366"
+      "5f4c31446f75626c6545470400000000000000626f6f6c0000000000000000000000000000000006000000000000006e"
+      "756c00696e1600000000000000766563746f723c766563746f723c666c6f61743e203e06000000000000004a65745f70"
+      "740700000000000000666c6f61745b5d0500000000000000020000000000000000000000000000002800000000000000"
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000001000000000000006804000000000000005448314400000000000000000000"
+      "0000ffffffffffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000000d03f630000000000000001000000");
+  ASSERT_EQ(golden.size(), 560u);
+  const FileMeta want = columns_golden_meta();
+  EXPECT_EQ(encode(std::vector<FileMeta>{want}), golden);
+  auto got = decode(golden);
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  ASSERT_EQ(got->size(), 1u);
+  expect_same(want, (*got)[0]);
+  const Columns& cols = (*got)[0].objects[0].columns;
+  ASSERT_EQ(cols.size(), 5u);
+  EXPECT_EQ(cols[1], (Column{"HLT_Ele32_WPTight_Gsf_L1DoubleEG", "bool"}));
+  EXPECT_EQ(cols[2], (Column{"", ""}));
+  EXPECT_EQ(cols[3].name, std::string_view("nul\0in", 6));
+  EXPECT_EQ(cols[3].type, "vector<vector<float> >");
+  EXPECT_TRUE((*got)[0].objects[1].columns.empty());
+  // A count beyond the columns present fails cleanly (the table grows as columns arrive):
+  // the count is the u64 5 directly followed by the u64 length 3 of "run".
+  std::vector<std::byte> lying = golden;
+  const std::vector<std::byte> count = from_hex("05000000000000000300000000000000" "72756e");
+  auto at = std::search(lying.begin(), lying.end(), count.begin(), count.end());
+  ASSERT_NE(at, lying.end());
+  at[1] = std::byte{0xff};  // 65,285 columns
+  auto bad = decode(lying);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::kCorrupt);
+}
 
 TEST(Wire, RoundTripEveryField) {
   std::vector<FileMeta> in;

@@ -318,7 +318,7 @@ TEST_P(ExpectedRootFile, FileMetaView) {
             {"TLeafI", "int32_t"}, {"TLeafF", "float"},  {"TLeafD", "double"}, {"TLeafC", "char*"},
             {"TLeafO", "bool"},    {"TLeafB", "int8_t"}, {"TLeafS", "int16_t"}, {"TLeafL", "int64_t"}};
         const std::string base = kLeaf.at(b.at("leaves")[0].at("type").get<std::string>());
-        const std::string& got = o->columns[i].type;
+        const std::string_view got = o->columns[i].type;
         EXPECT_TRUE(got.starts_with(base) || got.starts_with("u" + base)) << got << " vs " << base;
       }
     }
@@ -516,7 +516,7 @@ TEST(RootReader, NanoAodReadsFewBytes) {
   ASSERT_NE(ev, nullptr);
   EXPECT_EQ(ev->columns[0], (Column{"run", "uint32_t"}));
   EXPECT_EQ(ev->columns[2], (Column{"event", "uint64_t"}));
-  for (const Column& col : ev->columns) {
+  for (const ColumnView col : ev->columns) {
     if (col.name == "nJet") {
       EXPECT_EQ(col.type, "uint32_t");
     } else if (col.name == "Jet_pt") {

@@ -23,7 +23,7 @@ std::string summary(const RootFileInfo& info) {
   for (const ObjectMeta& o : m.objects) {
     s += o.path + ";" + std::to_string(o.cycle) + " " + o.kind + " n=" + std::to_string(o.num_entries) +
          " cols=" + std::to_string(o.n_columns_total) + " err=" + std::string(error_kind_name(o.error_kind)) + "\n";
-    for (const Column& c : o.columns) s += "  " + c.name + ":" + c.type + "\n";
+    for (const ColumnView c : o.columns) s += "  " + std::string(c.name) + ":" + std::string(c.type) + "\n";
     for (const auto c : o.clusters) s += " " + std::to_string(c);
     s += "\n";
   }

@@ -116,7 +116,7 @@ struct OneLeafTree {
     t.all_branches_reachable = true;
     info.trees.push_back(std::move(t));
   }
-  std::string column_type() const { return to_file_meta(info, false).objects.at(0).columns.at(0).type; }
+  std::string column_type() const { return std::string(to_file_meta(info, false).objects.at(0).columns.at(0).type); }
   std::string leaf_type() const { return leaf_type_name(info.trees[0].leaves[0]); }
 };
 

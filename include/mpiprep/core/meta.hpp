@@ -3,7 +3,13 @@
 // are both ObjectMeta, distinguished by `kind`.
 #pragma once
 
+#include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,10 +30,148 @@ FileFormat format_from_name(std::string_view name) noexcept;
 // "uint64_t", ...), with "[]" appended for variable-length leaves (TLeaf with fLeafCount),
 // "[N]" for fixed arrays, the class name for TBranchElement/objects ("vector<float>"),
 // and the RNTuple type name for fields ("std::int32_t").
+// A column as stored in a Columns table: views into the table's text, valid while the table
+// is neither modified nor destroyed.
+struct ColumnView {
+  std::string_view name;
+  std::string_view type;
+  bool operator==(const ColumnView&) const = default;
+};
+
+// An owning column, for building tables in tests and initializer lists
+// (`{{"run", "uint32_t"}, {"Jet_pt", "float[]"}}`).
 struct Column {
   std::string name;
   std::string type;
   bool operator==(const Column&) const = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): a Column is usable wherever a view is
+  operator ColumnView() const noexcept { return {name, type}; }
+};
+inline bool operator==(const ColumnView& a, const Column& b) noexcept {
+  return a.name == b.name && a.type == b.type;
+}
+// {"name", "type"}, for test failure messages.
+std::ostream& operator<<(std::ostream& os, const ColumnView& c);
+inline std::ostream& operator<<(std::ostream& os, const Column& c) {
+  return os << static_cast<ColumnView>(c);
+}
+
+// The columns of one tree or ntuple, name/type pairs stored contiguously: all names and types
+// in ONE text buffer (each followed by a NUL byte: "name\0type\0name\0type\0...") plus one
+// offsets vector, so a 1,500-branch NanoAOD tree costs two allocations, not one per name
+// longer than std::string's inline buffer. text() is exactly the bytes the cache's schema
+// hash covers. Names may contain NUL bytes themselves: the offsets, not the separators,
+// delimit them.
+class Columns {
+ public:
+  class iterator {
+   public:
+    using iterator_concept = std::random_access_iterator_tag;
+    using iterator_category = std::input_iterator_tag;  // yields values, not references
+    using value_type = ColumnView;
+    using reference = ColumnView;
+    using difference_type = std::ptrdiff_t;
+    struct pointer {  // for it->name
+      ColumnView v;
+      const ColumnView* operator->() const noexcept { return &v; }
+    };
+
+    iterator() = default;
+    iterator(const Columns* c, std::size_t i) noexcept : c_(c), i_(i) {}
+    ColumnView operator*() const noexcept { return (*c_)[i_]; }
+    pointer operator->() const noexcept { return pointer{(*c_)[i_]}; }
+    ColumnView operator[](difference_type d) const noexcept { return *(*this + d); }
+    iterator& operator++() noexcept { ++i_; return *this; }
+    iterator operator++(int) noexcept { iterator t = *this; ++i_; return t; }
+    iterator& operator--() noexcept { --i_; return *this; }
+    iterator operator--(int) noexcept { iterator t = *this; --i_; return t; }
+    iterator& operator+=(difference_type d) noexcept {
+      i_ = static_cast<std::size_t>(static_cast<difference_type>(i_) + d);
+      return *this;
+    }
+    iterator& operator-=(difference_type d) noexcept { return *this += -d; }
+    friend iterator operator+(iterator it, difference_type d) noexcept { return it += d; }
+    friend iterator operator+(difference_type d, iterator it) noexcept { return it += d; }
+    friend iterator operator-(iterator it, difference_type d) noexcept { return it -= d; }
+    friend difference_type operator-(const iterator& a, const iterator& b) noexcept {
+      return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+    }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
+    friend auto operator<=>(const iterator& a, const iterator& b) noexcept { return a.i_ <=> b.i_; }
+
+   private:
+    const Columns* c_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  using const_iterator = iterator;
+  using value_type = ColumnView;
+  using size_type = std::size_t;
+
+  Columns() = default;
+  Columns(std::initializer_list<Column> columns) {
+    std::size_t bytes = 0;
+    for (const Column& c : columns) bytes += c.name.size() + c.type.size();
+    reserve(columns.size(), bytes);
+    for (const Column& c : columns) add(c.name, c.type);
+  }
+
+  // Appends a column (copies both strings into the text buffer).
+  void add(std::string_view name, std::string_view type) {
+    const std::size_t start = text_.size();
+    if (name.size() + type.size() + 2 > kMaxText - start) too_long(start, name.size() + type.size());
+    if (offsets_.empty()) offsets_.push_back(0);
+    text_.append(name);
+    text_.push_back('\0');
+    offsets_.push_back(static_cast<std::uint32_t>(text_.size()));
+    text_.append(type);
+    text_.push_back('\0');
+    offsets_.push_back(static_cast<std::uint32_t>(text_.size()));
+  }
+  // Room for `n` columns whose names and types total `text_bytes` (separators not counted).
+  void reserve(std::size_t n, std::size_t text_bytes) {
+    text_.reserve(text_.size() + text_bytes + 2 * n);
+    offsets_.reserve(offsets_.size() + 2 * n + (offsets_.empty() ? 1 : 0));
+  }
+  void clear() noexcept {
+    text_.clear();
+    offsets_.clear();
+  }
+  void shrink_to_fit() {
+    text_.shrink_to_fit();
+    offsets_.shrink_to_fit();
+  }
+  void swap(Columns& other) noexcept {
+    text_.swap(other.text_);
+    offsets_.swap(other.offsets_);
+  }
+  friend void swap(Columns& a, Columns& b) noexcept { a.swap(b); }
+
+  [[nodiscard]] std::size_t size() const noexcept { return offsets_.size() / 2; }
+  [[nodiscard]] bool empty() const noexcept { return offsets_.empty(); }
+  [[nodiscard]] ColumnView operator[](std::size_t i) const noexcept {
+    const std::uint32_t* o = offsets_.data() + 2 * i;
+    return {std::string_view(text_.data() + o[0], o[1] - o[0] - 1),
+            std::string_view(text_.data() + o[1], o[2] - o[1] - 1)};
+  }
+  // Bounds-checked: throws std::out_of_range.
+  [[nodiscard]] ColumnView at(std::size_t i) const;
+  [[nodiscard]] ColumnView front() const noexcept { return (*this)[0]; }
+  [[nodiscard]] ColumnView back() const noexcept { return (*this)[size() - 1]; }
+  [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
+  [[nodiscard]] iterator end() const noexcept { return {this, size()}; }
+  // "name\0type\0..." for every column in order.
+  [[nodiscard]] std::string_view text() const noexcept { return text_; }
+
+  bool operator==(const Columns& o) const noexcept {
+    return text_ == o.text_ && offsets_ == o.offsets_;
+  }
+
+ private:
+  static constexpr std::size_t kMaxText = std::numeric_limits<std::uint32_t>::max();
+  [[noreturn]] static void too_long(std::size_t have, std::size_t add);
+
+  std::string text_;
+  std::vector<std::uint32_t> offsets_;  // empty, or 2 * size() + 1: name i and type i start
 };
 
 struct Filter {
@@ -45,7 +189,7 @@ struct ObjectMeta {
   std::int64_t num_entries = -1;  // TTree/RNTuple entries, dataset first dimension; -1 n/a
 
   // Trees and ntuples: top-level columns, and the count including all sub-branches.
-  std::vector<Column> columns;
+  Columns columns;
   std::int64_t n_columns_total = 0;
   // Common cluster boundaries (entry offsets, starting at 0 and ending at num_entries),
   // the intersection over branches of basket starts, as coffea's align_clusters uses them.

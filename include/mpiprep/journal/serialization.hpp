@@ -27,6 +27,7 @@
 #include <stdexcept>
 #include <streambuf>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -120,6 +121,39 @@ void io_string(Archive& ar, std::string& s) {
     }
   } else {
     if (n > 0) ar.save_binary(s.data(), static_cast<std::size_t>(n));
+  }
+}
+
+// A string saved from a view: the same bytes as io_string (u64 length, then the bytes).
+template <class Archive>
+void save_string(Archive& ar, std::string_view s) {
+  static_assert(!Archive::is_loading::value);
+  std::uint64_t n = s.size();
+  wire::io(ar, n);
+  if (n > 0) ar.save_binary(s.data(), static_cast<std::size_t>(n));
+}
+
+// A column table, as the count and the (name, type) string pairs that io_vector wrote for the
+// std::vector<Column> it replaced: the wire bytes did not change.
+template <class Archive>
+void io_columns(Archive& ar, Columns& c) {
+  std::uint64_t n = c.size();
+  io_count(ar, n);
+  if constexpr (Archive::is_loading::value) {
+    c.clear();
+    // Grows as columns actually arrive (a lying count fails at the end of the input).
+    c.reserve(static_cast<std::size_t>(n < 1024 ? n : 1024), 0);
+    std::string name, type;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      io_string(ar, name);
+      io_string(ar, type);
+      c.add(name, type);
+    }
+  } else {
+    for (const ColumnView v : c) {
+      save_string(ar, v.name);
+      save_string(ar, v.type);
+    }
   }
 }
 
@@ -229,12 +263,6 @@ void encode_into(std::vector<std::byte>& out, std::span<const FileMeta> metas);
 namespace mpiprep {
 
 template <class Archive>
-void serialize(Archive& ar, Column& c, const unsigned /*version*/) {
-  wire::io_string(ar, c.name);
-  wire::io_string(ar, c.type);
-}
-
-template <class Archive>
 void serialize(Archive& ar, Filter& f, const unsigned /*version*/) {
   wire::io_as<std::int32_t>(ar, f.id);
   wire::io_string(ar, f.name);
@@ -250,7 +278,7 @@ void serialize(Archive& ar, ObjectMeta& o, const unsigned /*version*/) {
   wire::io_string(ar, o.title);
   wire::io_as<std::int32_t>(ar, o.cycle);
   wire::io(ar, o.num_entries);
-  wire::io_vector(ar, o.columns);
+  wire::io_columns(ar, o.columns);
   wire::io(ar, o.n_columns_total);
   wire::io_vector(ar, o.clusters, i64s);
   wire::io_vector(ar, o.shape, i64s);
@@ -283,8 +311,6 @@ void serialize(Archive& ar, FileMeta& m, const unsigned /*version*/) {
 }  // namespace mpiprep
 
 // No class headers, no object tracking: plain values, versioned by kWireVersion.
-BOOST_CLASS_IMPLEMENTATION(mpiprep::Column, boost::serialization::object_serializable)
-BOOST_CLASS_TRACKING(mpiprep::Column, boost::serialization::track_never)
 BOOST_CLASS_IMPLEMENTATION(mpiprep::Filter, boost::serialization::object_serializable)
 BOOST_CLASS_TRACKING(mpiprep::Filter, boost::serialization::track_never)
 BOOST_CLASS_IMPLEMENTATION(mpiprep::ObjectMeta, boost::serialization::object_serializable)

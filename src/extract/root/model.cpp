@@ -567,23 +567,23 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
       // intersected in the same pass over its branches as its columns.
       const bool one_pass = clusters && t.all_branches_reachable && t.top.size() == t.branches.size();
       OffsetIntersection common;
-      // Columns value-initialized, then both strings constructed in place: no temporary
-      // Column moved in, no assign() through the general _M_replace. The type is built in a
-      // TypeBuf first (a long one again, in place). (Not emplace_back(name, type): clang
-      // before 16 has no parenthesized aggregate init.)
-      o.columns.resize(t.top.size());
+      // One text buffer and one offsets vector for all columns (two allocations, not one
+      // per name longer than std::string's inline buffer), sized for the names plus types of
+      // up to 15 characters; the type is built in a TypeBuf first (a long one again, in a
+      // std::string).
+      std::size_t name_bytes = 0;
+      for (const std::uint32_t b : t.top) name_bytes += t.branches[b].name.size();
+      o.columns.reserve(t.top.size(), name_bytes + 15 * t.top.size());
       for (std::size_t j = 0; j < t.top.size(); ++j) {
         const BranchInfo& br = t.branches[t.top[j]];
-        Column& col = o.columns[j];
         TypeBuf type;
         append_branch_type(t, br, type);
-        std::destroy_at(&col.name);  // empty strings: nothing to free
-        std::construct_at(&col.name, br.name);
         if (!type.overflow()) [[likely]] {
-          std::destroy_at(&col.type);
-          std::construct_at(&col.type, type.view());
+          o.columns.add(br.name, type.view());
         } else {
-          append_branch_type(t, br, col.type);
+          std::string long_type;
+          append_branch_type(t, br, long_type);
+          o.columns.add(br.name, long_type);
         }
         if (one_pass) common.add(t, br);
       }
@@ -596,9 +596,11 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
     } else if (np != nullptr) {
       const RNTupleInfo& nt = *np;
       o.num_entries = nt.entries;
-      for (const std::uint32_t f : nt.top_fields) {
-        o.columns.push_back(Column{nt.fields[f].name, nt.fields[f].type_name});
-      }
+      std::size_t text_bytes = 0;
+      for (const std::uint32_t f : nt.top_fields)
+        text_bytes += nt.fields[f].name.size() + nt.fields[f].type_name.size();
+      o.columns.reserve(nt.top_fields.size(), text_bytes);
+      for (const std::uint32_t f : nt.top_fields) o.columns.add(nt.fields[f].name, nt.fields[f].type_name);
       o.n_columns_total = static_cast<std::int64_t>(nt.fields.size());
     }
   }
