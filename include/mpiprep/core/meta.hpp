@@ -3,16 +3,20 @@
 // are both ObjectMeta, distinguished by `kind`.
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iosfwd>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mpiprep/core/result.hpp"
@@ -118,17 +122,22 @@ class Columns {
   // Appends a column (copies both strings into the text buffer).
   void add(std::string_view name, std::string_view type) {
     const std::size_t start = text_.size();
-    if (name.size() + type.size() + 2 > kMaxText - start) too_long(start, name.size() + type.size());
+    const std::size_t need = name.size() + type.size() + 2;
+    if (need > kMaxText - start) too_long(start, need - 2);
     if (offsets_.empty()) offsets_.push_back(0);
-    text_.append(name);
-    text_.push_back('\0');
-    offsets_.push_back(static_cast<std::uint32_t>(text_.size()));
-    text_.append(type);
-    text_.push_back('\0');
-    offsets_.push_back(static_cast<std::uint32_t>(text_.size()));
+    // One capacity check and two copies: no per-append checks and terminators of std::string.
+    char* p = text_.grow(need);
+    if (!name.empty()) std::memcpy(p, name.data(), name.size());
+    p[name.size()] = '\0';
+    p += name.size() + 1;
+    if (!type.empty()) std::memcpy(p, type.data(), type.size());
+    p[type.size()] = '\0';
+    offsets_.push_back(static_cast<std::uint32_t>(start + name.size() + 1));
+    offsets_.push_back(static_cast<std::uint32_t>(start + need));
   }
   // Room for `n` columns whose names and types total `text_bytes` (separators not counted).
   void reserve(std::size_t n, std::size_t text_bytes) {
+    if (n == 0) return;  // an empty table allocates nothing
     text_.reserve(text_.size() + text_bytes + 2 * n);
     offsets_.reserve(offsets_.size() + 2 * n + (offsets_.empty() ? 1 : 0));
   }
@@ -160,7 +169,7 @@ class Columns {
   [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
   [[nodiscard]] iterator end() const noexcept { return {this, size()}; }
   // "name\0type\0..." for every column in order.
-  [[nodiscard]] std::string_view text() const noexcept { return text_; }
+  [[nodiscard]] std::string_view text() const noexcept { return text_.view(); }
 
   bool operator==(const Columns& o) const noexcept {
     return text_ == o.text_ && offsets_ == o.offsets_;
@@ -170,7 +179,74 @@ class Columns {
   static constexpr std::size_t kMaxText = std::numeric_limits<std::uint32_t>::max();
   [[noreturn]] static void too_long(std::size_t have, std::size_t add);
 
-  std::string text_;
+  // A growable char buffer without std::string's terminator and zero-filling resize.
+  class Text {
+   public:
+    Text() = default;
+    Text(const Text& o) : size_(o.size_), cap_(o.size_) {
+      if (size_ > 0) {
+        data_.reset(new char[size_]);
+        std::memcpy(data_.get(), o.data_.get(), size_);
+      }
+    }
+    Text(Text&& o) noexcept
+        : data_(std::move(o.data_)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
+    Text& operator=(const Text& o) {
+      if (this != &o) {
+        if (cap_ < o.size_) {
+          data_.reset(new char[o.size_]);
+          cap_ = o.size_;
+        }
+        if (o.size_ > 0) std::memcpy(data_.get(), o.data_.get(), o.size_);
+        size_ = o.size_;
+      }
+      return *this;
+    }
+    Text& operator=(Text&& o) noexcept {  // frees this buffer (a moved-from table owns nothing)
+      data_ = std::move(o.data_);
+      size_ = std::exchange(o.size_, 0);
+      cap_ = std::exchange(o.cap_, 0);
+      return *this;
+    }
+    ~Text() = default;
+
+    [[nodiscard]] const char* data() const noexcept { return data_.get(); }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::string_view view() const noexcept { return {data_.get(), size_}; }
+    // The next n bytes, uninitialized, now part of the text.
+    char* grow(std::size_t n) {
+      if (n > cap_ - size_) reallocate(std::max(size_ + n, 2 * cap_));
+      char* p = data_.get() + size_;
+      size_ += n;
+      return p;
+    }
+    void reserve(std::size_t cap) {
+      if (cap > cap_) reallocate(cap);
+    }
+    void shrink_to_fit() {
+      if (cap_ > size_) reallocate(size_);
+    }
+    void clear() noexcept { size_ = 0; }
+    void swap(Text& o) noexcept {
+      data_.swap(o.data_);
+      std::swap(size_, o.size_);
+      std::swap(cap_, o.cap_);
+    }
+    bool operator==(const Text& o) const noexcept { return view() == o.view(); }
+
+   private:
+    void reallocate(std::size_t cap) {
+      std::unique_ptr<char[]> d(cap > 0 ? new char[cap] : nullptr);
+      if (size_ > 0) std::memcpy(d.get(), data_.get(), size_);
+      data_ = std::move(d);
+      cap_ = cap;
+    }
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0;
+    std::size_t cap_ = 0;
+  };
+
+  Text text_;
   std::vector<std::uint32_t> offsets_;  // empty, or 2 * size() + 1: name i and type i start
 };
 
