@@ -40,9 +40,11 @@ ObjectMeta tree(const std::string& name, int columns, std::int64_t entries) {
   o.title = name;
   o.cycle = 1;
   o.num_entries = entries;
-  o.columns.reserve(static_cast<std::size_t>(columns), static_cast<std::size_t>(columns) * (name.size() + 15));
+  const auto n = static_cast<std::size_t>(columns);
+  o.columns.reserve(n, n * (name.size() + 15));
   for (int c = 0; c < columns; ++c) {
-    o.columns.add(name + "_branch_" + std::to_string(c), c % 3 == 0 ? "float" : (c % 3 == 1 ? "int32_t" : "bool"));
+    o.columns.add(name + "_branch_" + std::to_string(c),
+                  c % 3 == 0 ? "float" : (c % 3 == 1 ? "int32_t" : "bool"));
   }
   o.n_columns_total = columns;
   return o;

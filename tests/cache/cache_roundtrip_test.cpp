@@ -267,13 +267,17 @@ TEST(CacheBytes, SchemaHashAndChecksumAsTheVectorOfColumnLayoutComputedThem) {
   const FileMeta golden = ::mpiprep::testing::columns_golden_meta();
   EXPECT_EQ(schema_hash(golden.objects[0].columns), 0x2711142d4bf36754u);
   // Columns::text() is the hashed bytes: name, NUL, type, NUL per column.
-  EXPECT_EQ(golden.objects[0].columns.text().substr(0, 13), std::string_view("run\0uint32_t\0", 13));
+  EXPECT_EQ(golden.objects[0].columns.text().substr(0, 13),
+            std::string_view("run\0uint32_t\0", 13));
   SchemaPool pool;
   TablesBuilder b(pool);
   b.add(meta_to_rec(FileMeta(golden), pool, 3, 4));
-  b.add(meta_to_rec(testing::make_root_file("/d/a.root", testing::make_columns(1499), 1), pool, 3, 4));
-  b.add(meta_to_rec(testing::make_root_file("/d/b.root", testing::make_columns(1499), 2), pool, 3, 4));
-  b.add(meta_to_rec(testing::make_root_file("/d/c.root", testing::make_columns(50, 1), 3), pool, 3, 4));
+  auto put = [&](const std::string& path, const Columns& cols, int seed) {
+    b.add(meta_to_rec(testing::make_root_file(path, cols, seed), pool, 3, 4));
+  };
+  put("/d/a.root", testing::make_columns(1499), 1);
+  put("/d/b.root", testing::make_columns(1499), 2);
+  put("/d/c.root", testing::make_columns(50, 1), 3);
   b.add(meta_to_rec(testing::make_hdf5_file("/d/x.h5", 2), pool, 3, 4));
   Tables t = b.finish();
   EXPECT_EQ(t.schema_columns.name.size(), 1556u);

@@ -190,7 +190,9 @@ class Columns {
       }
     }
     Text(Text&& o) noexcept
-        : data_(std::move(o.data_)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
+        : data_(std::move(o.data_)),
+          size_(std::exchange(o.size_, 0)),
+          cap_(std::exchange(o.cap_, 0)) {}
     Text& operator=(const Text& o) {
       if (this != &o) {
         if (cap_ < o.size_) {

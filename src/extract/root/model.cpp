@@ -600,7 +600,8 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
       for (const std::uint32_t f : nt.top_fields)
         text_bytes += nt.fields[f].name.size() + nt.fields[f].type_name.size();
       o.columns.reserve(nt.top_fields.size(), text_bytes);
-      for (const std::uint32_t f : nt.top_fields) o.columns.add(nt.fields[f].name, nt.fields[f].type_name);
+      for (const std::uint32_t f : nt.top_fields)
+        o.columns.add(nt.fields[f].name, nt.fields[f].type_name);
       o.n_columns_total = static_cast<std::int64_t>(nt.fields.size());
     }
   }
