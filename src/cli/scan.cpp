@@ -664,16 +664,20 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
       metas[item_spec[i]] = std::move(results[i]);
     }
   }
+  // Hit files.files[i] (hit_rows[i] set) materialized from its row into `into`, with the
+  // objects the output looks at; false if the row's values cannot be read.
+  auto materialize_hit = [&](std::size_t i, FileMeta& into) {
+    std::optional<std::string_view> want;
+    if (files.files[i].object_path) want = *files.files[i].object_path;
+    return store->lookup_brief_row_into(hit_rows[i], keep_for_output, &want, into,
+                                        want ? nullptr : &no_object_memo);
+  };
   // The committed cache replaces the rows the hits point to: hits are materialized first.
   if (root && need_commit) {
     for (std::size_t i = 0; i < hit_rows.size(); ++i) {
       if (hit_rows[i] == cache::kNoRow) continue;
-      std::optional<std::string_view> want;
-      if (files.files[i].object_path) want = *files.files[i].object_path;
       FileMeta m;
-      if (store->lookup_brief_row_into(hit_rows[i], keep_for_output, &want, m,
-                                       want ? nullptr : &no_object_memo))
-        metas.emplace(i, std::move(m));
+      if (materialize_hit(i, m)) metas.emplace(i, std::move(m));
       hit_rows[i] = cache::kNoRow;
     }
   }
@@ -681,14 +685,8 @@ ScanOutcome run_scan(comm::Communicator& comm, io::FileSystem& fs, const ScanOpt
   // into `scratch`, valid until the next call.
   FileMeta scratch;
   auto meta_at = [&](std::size_t i) -> const FileMeta* {
-    if (i < hit_rows.size() && hit_rows[i] != cache::kNoRow) {
-      std::optional<std::string_view> want;
-      if (files.files[i].object_path) want = *files.files[i].object_path;
-      return store->lookup_brief_row_into(hit_rows[i], keep_for_output, &want, scratch,
-                                          want ? nullptr : &no_object_memo)
-                 ? &scratch
-                 : nullptr;
-    }
+    if (i < hit_rows.size() && hit_rows[i] != cache::kNoRow)
+      return materialize_hit(i, scratch) ? &scratch : nullptr;
     auto it = metas.find(i);
     return it == metas.end() ? nullptr : &it->second;
   };
