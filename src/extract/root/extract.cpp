@@ -7,10 +7,10 @@
 namespace mpiprep::extract::root {
 
 Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& opts) {
-  ReadOptions ro;
-  auto info = read_root_file(file, ro);
-  if (!info.ok()) return info.error();
-  FileMeta meta = to_file_meta(std::move(*info), opts.clusters);
+  const ReadOptions ro;
+  RootFileInfo info;
+  if (Status s = read_root_file(file, ro, info); !s.ok()) return s.error();
+  FileMeta meta = to_file_meta(std::move(info), opts.clusters);
   meta.path = file.path();
   meta.size = static_cast<std::int64_t>(file.size());
   return meta;

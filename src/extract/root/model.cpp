@@ -1,6 +1,7 @@
 // Model helpers: UUID and compression rendering, readable leaf/branch types, common cluster
 // boundaries, and the condensation of the rich model into FileMeta.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cstring>
@@ -254,12 +255,21 @@ std::string FileHeader::uuid_hex() const {
 
 std::string FileHeader::uuid_string() const {
   // Where each byte's two digits go in 8-4-4-4-12.
-  static constexpr std::uint8_t kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  // The groups are 4, 2, 2, 2 and 6 bytes: each byte's two digits in one 16-bit store.
+  static constexpr auto kPairs = [] {
+    std::array<char, 512> t{};
+    for (std::size_t b = 0; b < 256; ++b) {
+      t[2 * b] = kHex[b >> 4];
+      t[2 * b + 1] = kHex[b & 15];
+    }
+    return t;
+  }();
   char s[36];
-  s[8] = s[13] = s[18] = s[23] = '-';
+  char* d = s;
   for (std::size_t i = 0; i < uuid.size(); ++i) {
-    s[kAt[i]] = kHex[uuid[i] >> 4];
-    s[kAt[i] + 1] = kHex[uuid[i] & 15];
+    std::memcpy(d, &kPairs[2 * std::size_t{uuid[i]}], 2);
+    d += 2;
+    if (i == 3 || i == 5 || i == 7 || i == 9) *d++ = '-';
   }
   return std::string(s, sizeof s);
 }
@@ -542,9 +552,12 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
     const KeyInfo& k = info.keys[i];
     ObjectMeta& o = m.objects.emplace_back();  // built in place
     o.cycle = k.cycle;
-    if (k.class_name == "TTree" || k.class_name == "TNtuple" || k.class_name == "TNtupleD") {
+    // (As string_views: sizes compared first, no strlen + memcmp call per comparison.)
+    const std::string_view cls = k.class_name;
+    using namespace std::string_view_literals;
+    if (cls == "TTree"sv || cls == "TNtuple"sv || cls == "TNtupleD"sv) {
       o.kind = "TTree";
-    } else if (k.class_name == "ROOT::RNTuple" || k.class_name == "ROOT::Experimental::RNTuple") {
+    } else if (cls == "ROOT::RNTuple"sv || cls == "ROOT::Experimental::RNTuple"sv) {
       o.kind = "RNTuple";
     } else if (owned != nullptr) {
       o.kind = std::move(owned->keys[i].class_name);

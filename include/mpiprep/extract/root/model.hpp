@@ -72,7 +72,9 @@ struct KeyInfo {
 
   [[nodiscard]] bool compressed() const noexcept { return nbytes - keylen != objlen; }
   [[nodiscard]] bool is_directory() const noexcept {
-    return class_name == "TDirectory" || class_name == "TDirectoryFile";
+    // (As string_views: sizes compared first, no strlen + memcmp call per key.)
+    const std::string_view c = class_name;
+    return c == std::string_view("TDirectory") || c == std::string_view("TDirectoryFile");
   }
 };
 

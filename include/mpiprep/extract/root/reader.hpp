@@ -40,6 +40,10 @@ struct ReadOptions {
 // RootFileInfo::object_errors and the rest of the file is still read.
 [[nodiscard]] Result<RootFileInfo> read_root_file(io::RandomAccessFile& file,
                                                   const ReadOptions& opts = {});
+// The same into `info` (default-constructed), without moving the model into a Result
+// (extract() uses it); on failure `info` holds whatever was decoded and is to be discarded.
+[[nodiscard]] Status read_root_file(io::RandomAccessFile& file, const ReadOptions& opts,
+                                    RootFileInfo& info);
 
 // Readable type of one leaf per the Column convention in core/meta.hpp: "int32_t", "float",
 // "uint32_t" (fIsUnsigned), "bool", "char*", "Float16_t", ...; "[]" for a variable-length
