@@ -377,13 +377,20 @@ class FileReader {
   // Reads the key list of every directory, level by level; each level's subdirectory records
   // and key lists are batched into coalesced reads.
   Status directories() {
+    // Room for a few directories up front: a flat file then grows none of these vectors.
+    constexpr std::size_t kFew = 4;
+    dirs_.reserve(kFew);
     dirs_.push_back(Directory{{}, 0, {}, std::pmr::vector<int>(&scratch_)});
     std::pmr::vector<std::pair<int, DirRecord>> pending(&scratch_);
+    pending.reserve(kFew);
     pending.emplace_back(0, DirRecord{info_.header.dir_version, info_.header.nbytes_keys,
                                       info_.header.seek_keys});
     std::pmr::vector<Range> ranges(&scratch_);
+    ranges.reserve(kFew);
     std::pmr::vector<std::pair<int, DirRecord>> listed(&scratch_);
+    listed.reserve(kFew);
     std::pmr::vector<Slice> slices(&scratch_);
+    slices.reserve(kFew);
     std::pmr::vector<std::pair<int, std::size_t>> subdirs(&scratch_);  // (directory, key index)
     while (!pending.empty()) {
       // Key lists of this level.
@@ -479,9 +486,18 @@ class FileReader {
     d.keys.reserve(static_cast<std::size_t>(n));
     d.child.reserve(static_cast<std::size_t>(n));
     for (std::int32_t i = 0; i < n; ++i) {
-      KeyInfo k;
+      // Built in place (no move of its four strings); on failure the file fails and dirs_
+      // is discarded.
+      KeyInfo& k = d.keys.emplace_back();
       if (!read_key(c, k)) return c.error();
-      k.path = d.path.empty() ? k.name : d.path + "/" + k.name;
+      if (d.path.empty()) {
+        k.path = k.name;
+      } else {
+        k.path.reserve(d.path.size() + 1 + k.name.size());
+        k.path += d.path;
+        k.path += '/';
+        k.path += k.name;
+      }
       k.depth = d.depth;
       // (The message is only built when the check fails: this runs once per key.)
       if (!io_.fits(k.seek_key, k.nbytes)) {
@@ -493,9 +509,8 @@ class FileReader {
         if (static_cast<std::size_t>(k.nbytes) < static_cast<std::size_t>(k.keylen) + kSmallDirRecordBytes) {
           return make_error(ErrorKind::kCorrupt, "directory key '" + k.path + "' is too small");
         }
-        subdirs.emplace_back(di, d.keys.size());
+        subdirs.emplace_back(di, d.keys.size() - 1);
       }
-      d.keys.push_back(std::move(k));
     }
     return {};
   }

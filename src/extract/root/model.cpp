@@ -266,11 +266,19 @@ std::string FileHeader::uuid_string() const {
   }();
   char s[36];
   char* d = s;
-  for (std::size_t i = 0; i < uuid.size(); ++i) {
-    std::memcpy(d, &kPairs[2 * std::size_t{uuid[i]}], 2);
-    d += 2;
-    if (i == 3 || i == 5 || i == 7 || i == 9) *d++ = '-';
-  }
+  std::size_t i = 0;
+  const auto group = [&](std::size_t n) {  // n constant at each call: unrolled
+    for (std::size_t j = 0; j < n; ++j, ++i, d += 2) std::memcpy(d, &kPairs[2 * std::size_t{uuid[i]}], 2);
+  };
+  group(4);
+  *d++ = '-';
+  group(2);
+  *d++ = '-';
+  group(2);
+  *d++ = '-';
+  group(2);
+  *d++ = '-';
+  group(6);
   return std::string(s, sizeof s);
 }
 
@@ -507,8 +515,7 @@ namespace {
 
 // to_file_meta(); with `owned` (the same object as `info`), the keys' strings and the error
 // messages are moved instead of copied.
-FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clusters) {
-  FileMeta m;
+void build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clusters, FileMeta& m) {
   m.format = FileFormat::kRoot;
   m.uuid = info.header.uuid_string();
   m.compression = info.compression.to_string();
@@ -628,13 +635,22 @@ FileMeta build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clu
       o.error_message = e.message;
     }
   }
-  return m;
 }
 
 }  // namespace
 
-FileMeta to_file_meta(const RootFileInfo& info, bool clusters) { return build_file_meta(info, nullptr, clusters); }
+FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
+  FileMeta m;
+  build_file_meta(info, nullptr, clusters, m);
+  return m;
+}
 
-FileMeta to_file_meta(RootFileInfo&& info, bool clusters) { return build_file_meta(info, &info, clusters); }
+FileMeta to_file_meta(RootFileInfo&& info, bool clusters) {
+  FileMeta m;
+  build_file_meta(info, &info, clusters, m);
+  return m;
+}
+
+void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out) { build_file_meta(info, &info, clusters, out); }
 
 }  // namespace mpiprep::extract::root

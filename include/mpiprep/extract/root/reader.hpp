@@ -69,5 +69,8 @@ struct ReadOptions {
 // The same, moving the keys' path, title and class strings and the error messages out of
 // `info` instead of copying them (extract() uses it: one allocation less per long string).
 [[nodiscard]] FileMeta to_file_meta(RootFileInfo&& info, bool clusters);
+// The same into `out` (default-constructed), e.g. the FileMeta inside a Result, so that the
+// model is not moved again on its way out.
+void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out);
 
 }  // namespace mpiprep::extract::root
