@@ -728,18 +728,21 @@ class FileReader {
     std::pmr::vector<std::size_t> failed(&scratch_);
     for (std::size_t n = 0; n < ntuples.size(); ++n) {
       RNTupleInfo& nt = info_.rntuples[ntuples[n]];
-      std::pmr::vector<std::byte> env[2] = {std::pmr::vector<std::byte>(&scratch_),
-                                            std::pmr::vector<std::byte>(&scratch_)};
+      // An uncompressed envelope is parsed where it was read; a compressed one is inflated
+      // into scratch memory (not zero-filled: the decompressor writes every byte or fails).
+      std::span<const std::byte> env[2];
       const std::uint64_t lens[2] = {nt.len_header, nt.len_footer};
       const std::uint64_t seeks[2] = {nt.seek_header, nt.seek_footer};
       Status st;
       for (int e = 0; e < 2 && st.ok(); ++e) {
         const auto raw = chunks[2 * n + static_cast<std::size_t>(e)].bytes;
         if (raw.size() == lens[e]) {
-          env[e].assign(raw.begin(), raw.end());
+          env[e] = raw;
         } else {
-          env[e].resize(static_cast<std::size_t>(lens[e]));
-          st = dec.decompress(raw, env[e], seeks[e]);
+          const auto len = static_cast<std::size_t>(lens[e]);
+          const std::span<std::byte> out(static_cast<std::byte*>(scratch_.allocate(len, 8)), len);
+          st = dec.decompress(raw, out, seeks[e]);
+          env[e] = out;
         }
       }
       if (st.ok()) st = parse_rntuple_envelopes(env[0], env[1], nt);

@@ -4,6 +4,7 @@
 // + entry span), so the page lists never have to be read.
 #include <xxhash.h>
 
+#include <algorithm>
 #include <string>
 
 #include "extract/root/cursor.hpp"
@@ -51,9 +52,10 @@ class EnvelopeReader {
  public:
   EnvelopeReader(Cursor& c, RNTupleInfo& nt) : c_(c), nt_(nt) {}
 
-  std::string str() {
+  std::string str() { return std::string(view()); }
+  std::string_view view() {
     const std::uint32_t n = c_.le32();
-    return std::string(c_.bytes(n));
+    return c_.bytes(n);
   }
 
   void feature_flags() {
@@ -101,25 +103,32 @@ class EnvelopeReader {
   void field_list(bool extension) {
     std::uint32_t n = 0;
     const std::size_t end = frame(true, &n);
+    // A field record takes at least kMinFieldBytes, so the reservation is bounded by the
+    // envelope's size whatever the count claims.
+    constexpr std::size_t kMinFieldBytes = 8 + 4 + 4 + 4 + 2 + 2 + 4 * 4;
+    nt_.fields.reserve(nt_.fields.size() + std::min<std::size_t>(n, c_.remaining() / kMinFieldBytes));
     for (std::uint32_t i = 0; i < n && c_.ok(); ++i) {
       const std::size_t fend = frame(false, nullptr);
-      FieldInfo f;
+      // Built in place: its strings are not moved again.
+      const auto id = static_cast<std::uint32_t>(nt_.fields.size());
+      FieldInfo& f = nt_.fields.emplace_back();
       f.field_version = c_.le32();
       f.type_version = c_.le32();
       f.parent_id = c_.le32();
       f.role = c_.le16();
       f.flags = c_.le16();
-      f.name = str();
-      f.type_name = str();
-      f.type_alias = str();
-      f.description = str();
+      f.name = view();
+      f.type_name = view();
+      f.type_alias = view();
+      f.description = view();
       if ((f.flags & 0x1) != 0) f.array_size = c_.le64();
       f.from_extension = extension;
       end_frame(fend);
-      if (!c_.ok()) return;
-      const auto id = static_cast<std::uint32_t>(nt_.fields.size());
+      if (!c_.ok()) {
+        nt_.fields.pop_back();
+        return;
+      }
       if (f.parent_id == id) nt_.top_fields.push_back(id);
-      nt_.fields.push_back(std::move(f));
     }
     end_frame(end);
   }
