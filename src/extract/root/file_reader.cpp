@@ -4,6 +4,7 @@
 // used; ranges beyond the end of the file make the file "truncated".
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <memory_resource>
 #include <optional>
@@ -45,7 +46,8 @@ class ScratchArena final : public std::pmr::memory_resource {
       next_ += pad + bytes;
       return reinterpret_cast<void*>(at);
     }
-    return overflow_.allocate(bytes, align);
+    if (!overflow_) overflow_.emplace();
+    return overflow_->allocate(bytes, align);
   }
   void do_deallocate(void*, std::size_t, std::size_t) override {}  // freed with the arena
   [[nodiscard]] bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
@@ -54,7 +56,8 @@ class ScratchArena final : public std::pmr::memory_resource {
 
   std::byte* next_;
   std::byte* end_;
-  std::pmr::monotonic_buffer_resource overflow_;  // beyond the buffer (nested directories, RNTuples)
+  // Beyond the buffer (nested directories, RNTuple envelopes); created on first need.
+  std::optional<std::pmr::monotonic_buffer_resource> overflow_;
 };
 
 // Owner of read or inflated bytes; allocated without zero-filling (every byte is then written
@@ -156,9 +159,11 @@ class Reader {
       }
       for (std::size_t k = i; k < j; ++k) {
         const Range& rg = ranges[order[k]];
-        out[order[k]] = Slice{chunk, std::span<const std::byte>(chunk_bytes).subspan(
-                                         static_cast<std::size_t>(rg.offset - begin),
-                                         static_cast<std::size_t>(rg.length))};
+        Slice& sl = out[order[k]];
+        // The last range of the chunk takes its owner over (no reference count traffic).
+        sl.owner = k + 1 < j ? chunk : std::move(chunk);
+        sl.bytes = std::span<const std::byte>(chunk_bytes).subspan(static_cast<std::size_t>(rg.offset - begin),
+                                                                   static_cast<std::size_t>(rg.length));
       }
       i = j;
     }
@@ -408,9 +413,9 @@ class FileReader {
                                                      "' reuses the key list at offset " +
                                                      std::to_string(rec.seek_keys));
         }
-        if (Status s = io_.check(rec.seek_keys, rec.nbytes_keys, "key list of '" + dirs_[static_cast<std::size_t>(di)].path + "'");
-            !s.ok()) {
-          return s;
+        if (!io_.fits(rec.seek_keys, rec.nbytes_keys)) {  // (the message only on failure)
+          return io_.check(rec.seek_keys, rec.nbytes_keys,
+                           "key list of '" + dirs_[static_cast<std::size_t>(di)].path + "'");
         }
         ranges.push_back(Range{static_cast<std::uint64_t>(rec.seek_keys),
                                static_cast<std::uint64_t>(rec.nbytes_keys)});
@@ -648,15 +653,26 @@ class FileReader {
         if (Status s = object_error(ki, body.error()); !s.ok()) return s;
         continue;
       }
-      std::pmr::string what(&scratch_);  // no heap, not one allocation per concatenation
-      what.reserve(k.path.size() + k.class_name.size() + 16);
-      what += '\'';
-      what += k.path;
-      what += ';';
-      what += std::to_string(k.cycle);
-      what += "' (";
-      what += k.class_name;
-      what += ')';
+      // "'path;cycle' (class)" for messages, in scratch memory with one size computation
+      // and plain copies (no std::string appends).
+      char cycle_digits[16];
+      const auto cycle_end = std::to_chars(cycle_digits, cycle_digits + sizeof cycle_digits, k.cycle).ptr;
+      const auto cycle_len = static_cast<std::size_t>(cycle_end - cycle_digits);
+      const std::size_t what_len = k.path.size() + cycle_len + k.class_name.size() + 6;
+      char* const what_buf = static_cast<char*>(scratch_.allocate(what_len, 1));
+      {
+        char* d = what_buf;
+        *d++ = '\'';
+        d = std::copy(k.path.begin(), k.path.end(), d);
+        *d++ = ';';
+        d = std::copy(cycle_digits, cycle_end, d);
+        *d++ = '\'';
+        *d++ = ' ';
+        *d++ = '(';
+        d = std::copy(k.class_name.begin(), k.class_name.end(), d);
+        *d = ')';
+      }
+      const std::string_view what(what_buf, what_len);
       if (is_tree_class(k.class_name)) {
         TreeInfo t;
         t.key_index = ki;
