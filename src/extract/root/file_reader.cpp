@@ -725,15 +725,16 @@ class FileReader {
       for (const auto& [seek, nbytes, len, name] :
            {std::tuple{nt.seek_header, nt.nbytes_header, nt.len_header, "header"},
             std::tuple{nt.seek_footer, nt.nbytes_footer, nt.len_footer, "footer"}}) {
-        const std::string what = "RNTuple '" + nt.path + "' " + name + " envelope";
+        // (The message is only built when a check fails.)
+        const auto what = [&nt, name = name] { return "RNTuple '" + nt.path + "' " + name + " envelope"; };
         if (seek > io_.size() || nbytes > io_.size()) {
-          return make_error(ErrorKind::kTruncated, what + " lies beyond the end of the file");
+          return make_error(ErrorKind::kTruncated, what() + " lies beyond the end of the file");
         }
-        if (Status s = io_.check(static_cast<std::int64_t>(seek), static_cast<std::int64_t>(nbytes), what); !s.ok()) {
-          return s;
+        if (!io_.fits(static_cast<std::int64_t>(seek), static_cast<std::int64_t>(nbytes))) {
+          return io_.check(static_cast<std::int64_t>(seek), static_cast<std::int64_t>(nbytes), what());
         }
         if (len > opts_.max_record_bytes || len < 16 || nbytes > len) {
-          return make_error(ErrorKind::kCorrupt, what + " has an implausible size (" + std::to_string(nbytes) +
+          return make_error(ErrorKind::kCorrupt, what() + " has an implausible size (" + std::to_string(nbytes) +
                                                      " bytes on disk, " + std::to_string(len) + " uncompressed)");
         }
         ranges.push_back(Range{seek, nbytes});

@@ -117,10 +117,11 @@ class EnvelopeReader {
       f.parent_id = c_.le32();
       f.role = c_.le16();
       f.flags = c_.le16();
-      f.name = view();
-      f.type_name = view();
-      f.type_alias = view();
-      f.description = view();
+      // (Alias and description are mostly empty: nothing to assign then.)
+      for (std::string* out : {&f.name, &f.type_name, &f.type_alias, &f.description}) {
+        const std::string_view v = view();
+        if (!v.empty()) out->assign(v);
+      }
       if ((f.flags & 0x1) != 0) f.array_size = c_.le64();
       f.from_extension = extension;
       end_frame(fend);
