@@ -641,6 +641,14 @@ class FileReader {
       wanted.push_back(i);
     }
     if (wanted.empty()) return {};
+    {
+      std::size_t trees = 0;
+      for (const std::size_t i : wanted) {
+        if (is_tree_class(info_.keys[i].class_name)) ++trees;
+      }
+      info_.trees.reserve(trees);
+      info_.rntuples.reserve(wanted.size() - trees);
+    }
     std::pmr::vector<Slice> recs(&scratch_);
     if (Status s = io_.read(ranges, recs); !s.ok()) return s;
     Decompressor dec(opts_.zlib);
@@ -674,7 +682,8 @@ class FileReader {
       }
       const std::string_view what(what_buf, what_len);
       if (is_tree_class(k.class_name)) {
-        TreeInfo t;
+        // Decoded in place (no move of the model afterwards); removed again if it fails.
+        TreeInfo& t = info_.trees.emplace_back();
         t.key_index = ki;
         t.path = k.path;
         t.cycle = k.cycle;
@@ -695,22 +704,22 @@ class FileReader {
           }
         }
         if (!s.ok()) {
+          info_.trees.pop_back();
           if (Status e = object_error(ki, s.error()); !e.ok()) return e;
           continue;
         }
         t.used_streamer_info = topts.infos != nullptr;
-        info_.trees.push_back(std::move(t));
       } else {
-        RNTupleInfo nt;
+        RNTupleInfo& nt = info_.rntuples.emplace_back();
         nt.key_index = ki;
         nt.path = k.path;
         nt.cycle = k.cycle;
         Status s = parse_rntuple_anchor(body->bytes, what, nt);
         if (!s.ok()) {
+          info_.rntuples.pop_back();
           if (Status e = object_error(ki, s.error()); !e.ok()) return e;
           continue;
         }
-        info_.rntuples.push_back(std::move(nt));
         ntuples.push_back(info_.rntuples.size() - 1);
       }
     }
