@@ -644,6 +644,37 @@ class TreeParser : private ObjectStream {
     }
   };
 
+  // object_tag()'s fast path on the lean reader: a byte count, then a reference to a class
+  // the cache holds (the same checks as object_tag(), which takes every other case).
+  [[gnu::always_inline]] bool lean_class_tag(Lean& r, ObjectTag& t) const {
+    if (!r.has(8)) return false;
+    const std::uint32_t w = Cursor::be32(r.d + r.p);
+    const std::uint32_t tag = Cursor::be32(r.d + r.p + 4);
+    const std::size_t count = w & ~kByteCountMask;
+    if ((w & kByteCountMask) == 0 || w == kNewClassTag || count < 4 || count > r.size - r.p - 4 ||
+        (tag & kClassMask) == 0 || tag == kNewClassTag) {
+      return false;
+    }
+    const ClassSlot& slot = class_cache_[class_slot(tag & ~kClassMask)];
+    if (slot.ref != (tag & ~kClassMask)) return false;
+    t.kind = ObjectTag::kNew;
+    t.cls = slot.cls;
+    t.start = r.p;
+    t.end = r.p + 4 + count;
+    r.p += 8;
+    return true;
+  }
+  // A pointer member that is null (0) or a plain reference to an earlier object (no byte
+  // count, no class bit), as object_tag() reads it: 0 for null, the reference, or
+  // kNoClass when it is anything else (the caller falls back to object_tag()).
+  [[gnu::always_inline]] static std::uint32_t lean_ref(Lean& r) {
+    if (!r.has(4)) return kNoClass;
+    const std::uint32_t w = Cursor::be32(r.d + r.p);
+    if ((w & (kByteCountMask | kClassMask)) != 0) return kNoClass;
+    r.p += 4;
+    return w;
+  }
+
   // Sizes of everything a branch decoding appends to, to undo it.
   struct Marks {
     std::size_t branches, state, objects, leaves, leaf_index, child_index, offsets;
@@ -734,10 +765,14 @@ class TreeParser : private ObjectStream {
     if (!r.array(n, array_end)) return undo();
     b->leaf_begin = static_cast<std::uint32_t>(t_.leaf_index.size());
     for (std::size_t i = 0; i < n; ++i) {
-      c_.seek(r.p);
-      const ObjectTag lt = object_tag();
-      if (!c_.ok() || lt.kind != ObjectTag::kNew || !is_leaf_class(lt.cls)) return undo();
-      r.p = c_.pos();
+      ObjectTag lt;
+      if (!lean_class_tag(r, lt)) {
+        c_.seek(r.p);
+        lt = object_tag();
+        if (!c_.ok()) return undo();
+        r.p = c_.pos();
+      }
+      if (lt.kind != ObjectTag::kNew || !is_leaf_class(lt.cls)) return undo();
       const bool leaf_element = lt.cls == "TLeafElement";
       const auto li = static_cast<std::uint32_t>(t_.leaves.size());
       register_object(lt, false, li);
@@ -759,20 +794,14 @@ class TreeParser : private ObjectStream {
       l.is_unsigned = r.d[r.p + 13] != std::byte{0};
       r.p += 14;
       // fLeafCount: null or a reference to a leaf met before.
-      if (Cursor::be32(r.d + r.p) == 0) {
-        r.p += 4;
-      } else {
-        c_.seek(r.p);
-        const ObjectTag count = object_tag();
-        if (!c_.ok() || count.kind != ObjectTag::kRef) return undo();
+      const std::uint32_t count_ref = lean_ref(r);
+      if (count_ref == kNoClass) return undo();  // has(18) covered the 4 bytes: not a ref
+      if (count_ref != 0) {
         l.has_leaf_count = true;
-        if (const ObjectRef* o = find_object(count.ref); o != nullptr && !o->is_branch) {
+        if (const ObjectRef* o = find_object(count_ref); o != nullptr && !o->is_branch) {
           if (o->index >= li) return undo();  // itself: leaf() sees a blank leaf
           l.leaf_count_name = t_.leaves[o->index].name;
         }
-        skip_object(count);
-        if (!c_.ok()) return undo();
-        r.p = c_.pos();
       }
       if (!r.close(base_end)) return undo();
       if (leaf_element) {  // TLeafElement v1: fID, fType
@@ -803,17 +832,21 @@ class TreeParser : private ObjectStream {
     r.p += 4 * n;
     if (!r.close(array_end)) return undo();
     // fBasketBytes, fBasketEntry, fBasketSeek: each a flag byte then fMaxBaskets elements.
+    // (max_baskets <= size / 4 and size < 2^30: the products do not overflow.)
     std::size_t pos[3] = {kNoEnd, kNoEnd, kNoEnd};
-    const std::size_t width[3] = {4, 8, 8};
-    for (int a = 0; a < 3; ++a) {
-      if (!r.has(1)) return undo();
+    const auto basic_array = [&](std::size_t& at, std::size_t bytes) {
+      if (!r.has(1)) return false;
       const bool present = r.d[r.p] != std::byte{0};
       ++r.p;
-      if (present) {
-        if (!r.has(width[a] * max_baskets)) return undo();
-        pos[a] = r.p;
-        r.p += width[a] * max_baskets;
-      }
+      if (!present) return true;
+      if (!r.has(bytes)) return false;
+      at = r.p;
+      r.p += bytes;
+      return true;
+    };
+    if (!basic_array(pos[0], 4 * std::size_t{max_baskets}) || !basic_array(pos[1], 8 * std::size_t{max_baskets}) ||
+        !basic_array(pos[2], 8 * std::size_t{max_baskets})) {
+      return undo();
     }
     if (!r.close(end)) return undo();  // fFileName
     c_.seek(end);
@@ -856,10 +889,7 @@ class TreeParser : private ObjectStream {
       for (int k = 0; k < 2; ++k) {
         // null, or a reference (a branch met here first is left to branch_pointer()).
         if (!r.has(4)) return undo();
-        if (Cursor::be32(r.d + r.p) == 0) {
-          r.p += 4;
-          continue;
-        }
+        if (lean_ref(r) != kNoClass) continue;
         c_.seek(r.p);
         const ObjectTag pt = object_tag();
         if (!c_.ok() || pt.kind == ObjectTag::kNew) return undo();
