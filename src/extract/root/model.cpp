@@ -211,15 +211,25 @@ bool append_title_dims(const LeafInfo& leaf, Out& out) {
   int variable = 0;
   std::size_t p = open;
   while (p < t.size() && t[p] == '[') {
-    const std::size_t close = t.find(']', p);
-    if (close == std::string_view::npos) {
+    // Up to the next ']', reading a decimal count on the way: what std::from_chars accepts
+    // for the whole inner text, as a positive number below 2^30 (else a variable dimension).
+    std::size_t close = p + 1;
+    std::int64_t n = 0;
+    bool number = close < t.size() && t[close] != ']';
+    for (; close < t.size() && t[close] != ']'; ++close) {
+      const auto digit = static_cast<unsigned>(static_cast<unsigned char>(t[close])) - '0';
+      if (digit > 9 || n >= (1 << 30)) {
+        number = false;
+      } else {
+        n = 10 * n + digit;
+      }
+    }
+    if (close == t.size()) {
       out.resize(mark);
       return false;
     }
     const std::string_view inner = t.substr(p + 1, close - p - 1);
-    std::int64_t n = 0;
-    const auto [ptr, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), n);
-    if (ec == std::errc() && ptr == inner.data() + inner.size() && n > 0 && n < (1 << 30)) {
+    if (number && n > 0 && n < (1 << 30)) {
       product *= n;
       if (product > (1ll << 40)) {
         out.resize(mark);
@@ -440,9 +450,12 @@ class OffsetIntersection {
   void add(const TreeInfo& tree, const BranchInfo& b) {
     if (b.normal_baskets + b.embedded_baskets == 0) return;
     std::span<const std::int64_t> offs = tree.entry_offsets(b);
-    // Most branches of a tree share their basket boundaries: nothing to intersect then.
-    // (Compared inline: a memcmp call per branch cost more than the rest of the loop.)
+    // Most branches of a tree share their basket boundaries: nothing to intersect then. The
+    // decoder keeps a branch's boundaries once when they equal the branch's before it, so
+    // the same slice of the pool is the usual case; else they are compared inline (a memcmp
+    // call per branch cost more than the rest of the loop).
     if (!first_ && offs.size() == common_.size()) {
+      if (offs.data() == common_.data()) return;
       std::size_t k = 0;
       while (k < offs.size() && offs[k] == common_[k]) ++k;
       if (k == offs.size()) return;

@@ -864,16 +864,32 @@ class TreeParser : private ObjectStream {
       return failed(index);
     }
     b->normal_baskets = normal;
+    // The boundaries (fBasketEntry of the normal baskets, then the next start), compared
+    // with the pool's last slice before anything is appended: share_offsets()'s result
+    // without the copy when they are equal (most branches).
     auto& pool = t_.entry_offsets_pool;
-    b->offset_begin = static_cast<std::uint32_t>(pool.size());
-    if (normal == 0) {
-      pool.push_back(0);
-    } else {
-      const std::byte* entry = r.d + pos[1];
-      for (std::uint32_t i = 0; i < normal; ++i) pool.push_back(static_cast<std::int64_t>(Cursor::be64(entry + 8 * i)));
-      pool.push_back(normal < max_baskets ? static_cast<std::int64_t>(Cursor::be64(entry + 8 * normal)) : b->entries);
+    const std::byte* entry = normal == 0 ? nullptr : r.d + pos[1];
+    const std::int64_t last = normal == 0                ? 0
+                              : normal < max_baskets     ? static_cast<std::int64_t>(Cursor::be64(entry + 8 * normal))
+                                                         : b->entries;
+    const std::uint32_t count = normal + 1;
+    const auto have = static_cast<std::uint32_t>(pool.size());
+    b->offset_count = count;
+    bool same = have >= count;
+    if (same) {
+      const std::int64_t* before = pool.data() + (have - count);
+      for (std::uint32_t i = 0; i < normal && same; ++i) {
+        same = before[i] == static_cast<std::int64_t>(Cursor::be64(entry + 8 * i));
+      }
+      same = same && before[normal] == last;
     }
-    b->offset_count = static_cast<std::uint32_t>(pool.size() - b->offset_begin);
+    if (same) {
+      b->offset_begin = have - count;
+    } else {
+      b->offset_begin = have;
+      for (std::uint32_t i = 0; i < normal; ++i) pool.push_back(static_cast<std::int64_t>(Cursor::be64(entry + 8 * i)));
+      pool.push_back(last);
+    }
     if (element) {
       // TBranchElement v8-v10: fClassName, fParentName, fClonesName, fCheckSum,
       // fClassVersion (i16 from v10), fID, fType, fStreamerType, fMaximum, then the
@@ -1105,6 +1121,25 @@ class TreeParser : private ObjectStream {
       for (const std::int64_t nev : embedded_) pool.push_back(pool.back() + nev);
     }
     b.offset_count = static_cast<std::uint32_t>(pool.size() - b.offset_begin);
+    share_offsets(b);
+  }
+
+  // Most branches of a tree have the same basket boundaries: when a branch's just appended
+  // to the pool equal the slice before them, that slice is used and the copy dropped (the
+  // pool is smaller and the model's intersection finds the same slice, not equal values).
+  // Both decoders call it at the same point, so their pools stay identical.
+  [[gnu::always_inline]] void share_offsets(BranchInfo& b) {
+    auto& pool = t_.entry_offsets_pool;
+    const std::uint32_t n = b.offset_count;
+    const std::uint32_t begin = b.offset_begin;
+    if (n == 0 || begin < n) return;
+    const std::int64_t* mine = pool.data() + begin;
+    const std::int64_t* before = mine - n;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (mine[i] != before[i]) return;
+    }
+    pool.resize(begin);
+    b.offset_begin = begin - n;
   }
 
   // fBaskets: baskets kept inside the TTree record (ROOT 3/4 files, unflushed trees). Only
