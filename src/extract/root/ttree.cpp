@@ -511,6 +511,29 @@ class TreeParser : private ObjectStream {
     // to the pool as one contiguous slice: no allocation per array.
     const std::size_t base = stack_.size();
     for (std::size_t i = 0; i < n && c_.ok(); ++i) {
+      // A TBranch by a class reference met before (NanoAOD: every branch but the first):
+      // object_tag()'s checks, then straight to the fast path.
+      if (tbranch_word_ != 0) {
+        if (const std::byte* p = c_.peek(8)) {
+          const std::uint32_t w = Cursor::be32(p);
+          const std::size_t start = c_.pos();
+          const std::size_t count = w & ~kByteCountMask;
+          if (Cursor::be32(p + 4) == tbranch_word_ && (w & kByteCountMask) != 0 && w != kNewClassTag &&
+              count >= 4 && count <= c_.size() - start - 4) [[likely]] {
+            ObjectTag tag;
+            tag.kind = ObjectTag::kNew;
+            tag.cls = tbranch_cls_;
+            tag.start = start;
+            tag.end = start + 4 + count;
+            c_.advance(8);
+            const auto index = static_cast<std::uint32_t>(t_.branches.size());
+            const std::uint32_t child = fast_branch(tag, false, depth) ? index : branch(tag, depth);
+            state_[child] = kAttached;
+            stack_.push_back(child);
+            continue;
+          }
+        }
+      }
       const ObjectTag tag = object_tag();
       if (!c_.ok()) break;
       if (tag.kind == ObjectTag::kRef) {
@@ -524,6 +547,15 @@ class TreeParser : private ObjectStream {
         skip_object(tag);
       } else if (tag.kind == ObjectTag::kNew) {
         if (is_branch_class(tag.cls)) {
+          // A TBranch named by a class reference: later ones with the same word take the
+          // shortcut above (a reference always names the same class within a record).
+          if (tbranch_word_ == 0 && fast_ && !force_ && tag.cls == "TBranch" && tag.end != kNoEnd) {
+            const std::uint32_t word = Cursor::be32(c_.data().data() + tag.start + 4);
+            if ((word & kClassMask) != 0 && word != kNewClassTag) {
+              tbranch_word_ = word;
+              tbranch_cls_ = tag.cls;
+            }
+          }
           const std::uint32_t child = branch(tag, depth);
           state_[child] = kAttached;
           stack_.push_back(child);
@@ -679,8 +711,9 @@ class TreeParser : private ObjectStream {
   struct Marks {
     std::size_t branches, state, objects, leaves, leaf_index, child_index, offsets;
   };
-  [[gnu::always_inline]] Marks marks() const {
-    return {t_.branches.size(), state_.size(),          n_objects_,  t_.leaves.size(),
+  // (`branches`: the index of the branch about to be appended; state_ grows with branches.)
+  [[gnu::always_inline]] Marks marks(std::size_t branches) const {
+    return {branches,           branches,                n_objects_,  t_.leaves.size(),
             t_.leaf_index.size(), t_.child_index.size(), t_.entry_offsets_pool.size()};
   }
   [[gnu::cold, gnu::noinline]] void rollback(const Marks& m) {
@@ -709,7 +742,7 @@ class TreeParser : private ObjectStream {
     std::size_t end = 0;
     int v = 0;
     if (!r.header(end, v) || v < 10 || v > 13) return false;
-    const Marks m = marks();
+    const Marks m = marks(index);
     const auto undo = [&] {
       rollback(m);
       if (c_.ok()) c_.seek(start);
@@ -749,9 +782,12 @@ class TreeParser : private ObjectStream {
     std::size_t array_end = 0;
     const std::size_t branches_at = r.p;
     if (!r.array(n, array_end)) return undo();
+    // Sizes of the leaf vectors from here on: the marks, unless sub-branches appended.
+    std::size_t leaves_at = m.leaves;
+    std::size_t leaf_index_at = m.leaf_index;
     if (n == 0) {
       if (!r.close(array_end)) return undo();
-      b->child_begin = static_cast<std::uint32_t>(t_.child_index.size());
+      b->child_begin = static_cast<std::uint32_t>(m.child_index);
     } else {
       c_.seek(branches_at);
       const auto [child_begin, child_count] = branch_array(depth + 1);
@@ -760,10 +796,12 @@ class TreeParser : private ObjectStream {
       b->child_begin = child_begin;
       b->child_count = child_count;
       r.p = c_.pos();
+      leaves_at = t_.leaves.size();
+      leaf_index_at = t_.leaf_index.size();
     }
     // fLeaves: leaves with a TLeaf v2 base, each a new object.
     if (!r.array(n, array_end)) return undo();
-    b->leaf_begin = static_cast<std::uint32_t>(t_.leaf_index.size());
+    b->leaf_begin = static_cast<std::uint32_t>(leaf_index_at);
     for (std::size_t i = 0; i < n; ++i) {
       ObjectTag lt;
       if (!lean_class_tag(r, lt)) {
@@ -774,7 +812,7 @@ class TreeParser : private ObjectStream {
       }
       if (lt.kind != ObjectTag::kNew || !is_leaf_class(lt.cls)) return undo();
       const bool leaf_element = lt.cls == "TLeafElement";
-      const auto li = static_cast<std::uint32_t>(t_.leaves.size());
+      const auto li = static_cast<std::uint32_t>(leaves_at + i);
       register_object(lt, false, li);
       LeafInfo& l = t_.leaves.emplace_back();  // in place, as the branch
       l.class_name = lt.cls;
@@ -1276,6 +1314,9 @@ class TreeParser : private ObjectStream {
   std::vector<ObjectRef> objects_;  // storage: the first n_objects_ are in use
   std::size_t n_objects_ = 0;
   ObjectRef found_;  // find_object()'s last hit; cleared when objects_ shrinks
+  // The class tag word (kClassMask | reference) that named "TBranch" in this record, or 0.
+  std::uint32_t tbranch_word_ = 0;
+  std::string_view tbranch_cls_;
   std::vector<std::int32_t> embedded_;
   std::vector<std::uint32_t> stack_;  // elements of the arrays being decoded
   enum BranchState : std::uint8_t { kInProgress, kDone, kAttached };
