@@ -113,6 +113,10 @@ class Reader {
   // records), so they go to the scratch memory instead of a shared buffer of their own.
   [[nodiscard]] Status read(std::span<const Range> ranges, std::pmr::vector<Slice>& out,
                             bool transient = false) {
+    if (ranges.size() == 1) {  // the usual case: no ordering, one chunk for one range
+      out.resize(1);
+      return read_one(ranges[0], out[0], transient);
+    }
     out.assign(ranges.size(), Slice{});
     if (ranges.empty()) return {};
     // One range (the header, a flat file's key list, a single tree): no order to sort.
@@ -138,25 +142,7 @@ class Reader {
       const auto chunk_size = static_cast<std::size_t>(end - begin);
       Buffer chunk;
       std::span<std::byte> chunk_bytes;
-      if (transient) {
-        chunk_bytes = {static_cast<std::byte*>(scratch_->allocate(std::max<std::size_t>(chunk_size, 1), 8)),
-                       chunk_size};
-      } else {
-        auto chunk_buf = std::make_shared_for_overwrite<std::byte[]>(chunk_size);
-        chunk_bytes = {chunk_buf.get(), chunk_size};
-        chunk = std::move(chunk_buf);
-      }
-      if (chunk_size != 0) {
-        auto r = file_.pread(begin, chunk_bytes);
-        ++info_.reads;
-        if (!r.ok()) return r.error();
-        info_.bytes_read += *r;
-        if (*r != chunk_size) {
-          return make_error(ErrorKind::kTruncated, "short read at offset " + std::to_string(begin) +
-                                                       ": got " + std::to_string(*r) + " of " +
-                                                       std::to_string(chunk_size) + " bytes");
-        }
-      }
+      if (Status st = chunk_read(begin, chunk_size, transient, chunk, chunk_bytes); !st.ok()) return st;
       for (std::size_t k = i; k < j; ++k) {
         const Range& rg = ranges[order[k]];
         Slice& sl = out[order[k]];
@@ -170,7 +156,42 @@ class Reader {
     return {};
   }
 
+  // One range (already checked) as its own chunk.
+  [[nodiscard]] Status read_one(const Range& range, Slice& out, bool transient = false) {
+    std::span<std::byte> bytes;
+    out.owner.reset();
+    if (Status st = chunk_read(range.offset, static_cast<std::size_t>(range.length), transient, out.owner, bytes);
+        !st.ok()) {
+      return st;
+    }
+    out.bytes = bytes;
+    return {};
+  }
+
  private:
+  // Reads `size` bytes at `begin` into a new chunk: scratch memory when `transient`, else a
+  // shared buffer (`owner`).
+  [[nodiscard]] Status chunk_read(std::uint64_t begin, std::size_t size, bool transient, Buffer& owner,
+                                  std::span<std::byte>& bytes) {
+    if (transient) {
+      bytes = {static_cast<std::byte*>(scratch_->allocate(std::max<std::size_t>(size, 1), 8)), size};
+    } else {
+      auto buf = std::make_shared_for_overwrite<std::byte[]>(size);
+      bytes = {buf.get(), size};
+      owner = std::move(buf);
+    }
+    if (size == 0) return {};
+    auto r = file_.pread(begin, bytes);
+    ++info_.reads;
+    if (!r.ok()) return r.error();
+    info_.bytes_read += *r;
+    if (*r != size) [[unlikely]] {
+      return make_error(ErrorKind::kTruncated, "short read at offset " + std::to_string(begin) + ": got " +
+                                                   std::to_string(*r) + " of " + std::to_string(size) + " bytes");
+    }
+    return {};
+  }
+
   io::RandomAccessFile& file_;
   const ReadOptions& opts_;
   RootFileInfo& info_;
@@ -295,9 +316,9 @@ class FileReader {
   Status header() {
     const std::uint64_t n = std::min<std::uint64_t>(io_.size(), kHeadBytes);
     const Range head{0, n};
-    std::pmr::vector<Slice> slices(&scratch_);
-    if (Status s = io_.read(std::span(&head, 1), slices, true); !s.ok()) return s;
-    const auto bytes = slices[0].bytes;
+    Slice head_slice;
+    if (Status s = io_.read_one(head, head_slice, true); !s.ok()) return s;
+    const auto bytes = head_slice.bytes;
     if (bytes.size() < 4 || std::memcmp(bytes.data(), "root", 4) != 0) {
       return make_error(ErrorKind::kUnsupportedFormat, "not a ROOT file (no \"root\" magic)");
     }
@@ -365,8 +386,9 @@ class FileReader {
       dir_bytes = bytes.subspan(static_cast<std::size_t>(dir_at), static_cast<std::size_t>(dir_len));
     } else {
       const Range dir{static_cast<std::uint64_t>(dir_at), static_cast<std::uint64_t>(dir_len)};
-      if (Status s = io_.read(std::span(&dir, 1), slices, true); !s.ok()) return s;
-      dir_bytes = slices[0].bytes;
+      Slice dir_slice;
+      if (Status s = io_.read_one(dir, dir_slice, true); !s.ok()) return s;
+      dir_bytes = dir_slice.bytes;
     }
     Cursor dc(dir_bytes, "the top directory record", static_cast<std::uint64_t>(dir_at));
     const DirRecord d = read_dir_record(dc);

@@ -263,8 +263,10 @@ std::string FileHeader::uuid_hex() const {
   return s;
 }
 
-std::string FileHeader::uuid_string() const {
-  // Where each byte's two digits go in 8-4-4-4-12.
+namespace {
+
+// The 36 characters of the lowercase hyphenated UUID (8-4-4-4-12) at `out`.
+void write_uuid(const std::array<std::uint8_t, 16>& uuid, char* out) {
   // The groups are 4, 2, 2, 2 and 6 bytes: each byte's two digits in one 16-bit store.
   static constexpr auto kPairs = [] {
     std::array<char, 512> t{};
@@ -274,8 +276,7 @@ std::string FileHeader::uuid_string() const {
     }
     return t;
   }();
-  char s[36];
-  char* d = s;
+  char* d = out;
   std::size_t i = 0;
   const auto group = [&](std::size_t n) {  // n constant at each call: unrolled
     for (std::size_t j = 0; j < n; ++j, ++i, d += 2) std::memcpy(d, &kPairs[2 * std::size_t{uuid[i]}], 2);
@@ -289,6 +290,13 @@ std::string FileHeader::uuid_string() const {
   group(2);
   *d++ = '-';
   group(6);
+}
+
+}  // namespace
+
+std::string FileHeader::uuid_string() const {
+  char s[36];
+  write_uuid(uuid, s);
   return std::string(s, sizeof s);
 }
 
