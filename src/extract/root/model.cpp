@@ -51,7 +51,12 @@ std::string_view streamer_basic_type(int code) {
 [[gnu::always_inline]] inline std::string_view leaf_class_type(std::string_view cls, bool is_unsigned) {
   // "TLeaf" + one letter, or TLeafF16 / TLeafD32 (a switch: this runs once per column; the
   // prefix compared inline, a memcmp call cost more than the rest).
-  if (cls.size() < 6 || cls[0] != 'T' || cls[1] != 'L' || cls[2] != 'e' || cls[3] != 'a' || cls[4] != 'f') {
+  if (cls.size() < 6) return {};
+  std::uint32_t head;
+  std::memcpy(&head, cls.data(), 4);
+  constexpr std::uint32_t kTLea = 'T' | 'L' << 8 | 'e' << 16 | static_cast<std::uint32_t>('a') << 24;
+  if (std::endian::native == std::endian::little ? head != kTLea || cls[4] != 'f'
+                                                 : cls.substr(0, 5) != "TLeaf") {
     return {};
   }
   if (cls.size() == 8) {
@@ -198,7 +203,7 @@ void append_int(Out& s, std::int64_t v) {
 // Appends the dimensions of a leaf title such as "x[3][n]" ("[3][]") to `out` if they agree
 // with fLen and the leaf count; returns false (and leaves `out` as it was) otherwise.
 template <typename Out>
-bool append_title_dims(const LeafInfo& leaf, Out& out) {
+[[gnu::always_inline]] inline bool append_title_dims(const LeafInfo& leaf, Out& out) {
   std::string_view t = leaf.title;
   std::size_t open = find_bracket(t);
   if (open == std::string_view::npos) {

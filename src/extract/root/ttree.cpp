@@ -93,8 +93,14 @@ class TreeParser : private ObjectStream {
   [[gnu::always_inline]] void register_object(const ObjectTag& t, bool is_branch, std::uint32_t index) {
     const std::uint32_t key = map_key(t.start);
     if (n_objects_ != 0 && objects_[n_objects_ - 1].tag >= key) return;
-    if (n_objects_ == objects_.size()) [[unlikely]] objects_.resize(2 * n_objects_ + 64);
+    if (n_objects_ == objects_cap_) [[unlikely]] grow_objects(2 * n_objects_ + 64);
     objects_[n_objects_++] = {key, is_branch, index};
+  }
+
+  // objects_.size(), kept in a member: a 12-byte element makes size() a multiplication.
+  [[gnu::noinline]] void grow_objects(std::size_t n) {
+    objects_.resize(n);
+    objects_cap_ = n;
   }
 
   // The last object found is kept aside: the leaves of a collection (NanoAOD's Jet_*) all
@@ -504,7 +510,7 @@ class TreeParser : private ObjectStream {
       t_.branches.reserve(guess);
       state_.reserve(guess);
       t_.leaves.reserve(guess);
-      if (objects_.size() < 2 * guess) objects_.resize(2 * guess);
+      if (objects_cap_ < 2 * guess) grow_objects(2 * guess);
       t_.entry_offsets_pool.reserve(2 * guess);
     }
     // Elements collect on a shared stack (nested arrays push and pop above them), then move
@@ -1312,6 +1318,7 @@ class TreeParser : private ObjectStream {
   // Objects met so far (branches and leaves), keyed like the class tags; sorted by
   // construction.
   std::vector<ObjectRef> objects_;  // storage: the first n_objects_ are in use
+  std::size_t objects_cap_ = 0;     // objects_.size()
   std::size_t n_objects_ = 0;
   ObjectRef found_;  // find_object()'s last hit; cleared when objects_ shrinks
   // The class tag word (kClassMask | reference) that named "TBranch" in this record, or 0.
