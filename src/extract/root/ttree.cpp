@@ -614,7 +614,10 @@ class TreeParser : private ObjectStream {
     // the count, which must be at least 2 and fit the record; without it x >= 2^30, more than
     // any record the fast path takes (kMaxLean).
     [[gnu::always_inline]] bool header(std::size_t& end, int& version) {
-      if (!has(6)) return false;
+      return has(6) && header_at(end, version);
+    }
+    // header() when has(6) is known (one check for a run of fixed-size headers).
+    [[gnu::always_inline]] bool header_at(std::size_t& end, int& version) {
       const std::size_t x = Cursor::be32(d + p) ^ kByteCountMask;
       if (x - 2 > size - p - 6) return false;
       const std::size_t count = x;
@@ -635,8 +638,10 @@ class TreeParser : private ObjectStream {
       int v = 0;
       return header(end, v) && close(end);
     }
-    [[gnu::always_inline]] bool tobject() {
-      if (!has(10) || (Cursor::be16(d + p) & (kByteCountMask >> 16)) != 0) return false;
+    [[gnu::always_inline]] bool tobject() { return has(10) && tobject_at(); }
+    // tobject() when has(10) is known.
+    [[gnu::always_inline]] bool tobject_at() {
+      if ((Cursor::be16(d + p) & (kByteCountMask >> 16)) != 0) return false;
       const bool referenced = (Cursor::be32(d + p + 6) & kIsReferenced) != 0;
       p += 10;
       if (referenced) {
@@ -645,8 +650,9 @@ class TreeParser : private ObjectStream {
       }
       return true;
     }
-    [[gnu::always_inline]] bool tstring(std::string_view& s) {
-      if (!has(1)) return false;
+    [[gnu::always_inline]] bool tstring(std::string_view& s) { return has(1) && tstring_at(s); }
+    // tstring() when has(1) is known.
+    [[gnu::always_inline]] bool tstring_at(std::string_view& s) {
       std::size_t n = static_cast<std::uint8_t>(d[p]);
       ++p;
       if (n == 255) {
@@ -662,9 +668,15 @@ class TreeParser : private ObjectStream {
       return true;
     }
     [[gnu::always_inline]] bool tnamed(std::string_view& name, std::string_view& title) {
+      return has(kTNamedHead) && tnamed_at(name, title);
+    }
+    // tnamed() when has(kTNamedHead) is known: its header, TObject and the name's length
+    // byte are there (the TObject's process id and the strings are checked as they come).
+    static constexpr std::size_t kTNamedHead = 6 + 10 + 1;
+    [[gnu::always_inline]] bool tnamed_at(std::string_view& name, std::string_view& title) {
       std::size_t end = 0;
       int v = 0;
-      return header(end, v) && tobject() && tstring(name) && tstring(title) && close(end);
+      return header_at(end, v) && tobject_at() && tstring(name) && tstring(title) && close(end);
     }
     // TObjArray header: element count (checked as obj_array_header() checks it) and end.
     [[gnu::always_inline]] bool array(std::size_t& n, std::size_t& end) {
@@ -747,7 +759,8 @@ class TreeParser : private ObjectStream {
     if (element && (!r.header(outer_end, outer_v) || outer_v < 8 || outer_v > 10)) return false;
     std::size_t end = 0;
     int v = 0;
-    if (!r.header(end, v) || v < 10 || v > 13) return false;
+    // The TBranch header and its TNamed head: one bounds check.
+    if (!r.has(6 + Lean::kTNamedHead) || !r.header_at(end, v) || v < 10 || v > 13) return false;
     const Marks m = marks(index);
     const auto undo = [&] {
       rollback(m);
@@ -762,7 +775,7 @@ class TreeParser : private ObjectStream {
     b->class_name = tag.cls;
     b->version = static_cast<std::int16_t>(element ? outer_v : v);
     b->base_version = static_cast<std::int16_t>(v);
-    if (!r.tnamed(b->name, b->title) || !r.skip_versioned()) return undo();
+    if (!r.tnamed_at(b->name, b->title) || !r.skip_versioned()) return undo();
     // fCompress, fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber (i64)
     if (!r.has(24)) return undo();
     b->compress = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
@@ -826,11 +839,13 @@ class TreeParser : private ObjectStream {
       std::size_t base_end = 0;
       int lv = 0;
       int base_v = 0;
-      if (!r.header(leaf_end, lv) || (leaf_element && lv != 1) || !r.header(base_end, base_v) || base_v != 2) {
+      // The leaf's header, its TLeaf base's and the TNamed head: one bounds check.
+      if (!r.has(6 + 6 + Lean::kTNamedHead) || !r.header_at(leaf_end, lv) || (leaf_element && lv != 1) ||
+          !r.header_at(base_end, base_v) || base_v != 2) {
         return undo();
       }
       l.version = static_cast<std::int16_t>(lv);
-      if (!r.tnamed(l.name, l.title) || !r.has(18)) return undo();
+      if (!r.tnamed_at(l.name, l.title) || !r.has(18)) return undo();
       // fLen, fLenType, fOffset, fIsRange, fIsUnsigned, then fLeafCount
       l.len = static_cast<std::int32_t>(Cursor::be32(r.d + r.p));
       l.len_type = static_cast<std::int32_t>(Cursor::be32(r.d + r.p + 4));
