@@ -681,8 +681,10 @@ class TreeParser : private ObjectStream {
     // TObjArray header: element count (checked as obj_array_header() checks it) and end.
     [[gnu::always_inline]] bool array(std::size_t& n, std::size_t& end) {
       int v = 0;
-      if (!header(end, v)) return false;
-      if (v > 2 && !tobject()) return false;
+      // Header, TObject and the name's length byte of the usual v3 in one check (an older
+      // version this short is left to the general decoder).
+      if (!has(6 + 10 + 1) || !header_at(end, v)) return false;
+      if (v > 2 && !tobject_at()) return false;
       std::string_view name;
       if (v > 1 && !tstring(name)) return false;
       if (!has(8)) return false;
