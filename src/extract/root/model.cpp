@@ -460,6 +460,16 @@ namespace {
 // The intersection over branches of their entry offsets, one branch at a time, in any order.
 class OffsetIntersection {
  public:
+  // add(), with the usual case decided inline: the branch's boundaries are the very slice
+  // of the pool the intersection already is (shared by the decoder), so nothing changes.
+  [[gnu::always_inline]] void add_shared(const TreeInfo& tree, const BranchInfo& b) {
+    if (!first_ && b.offset_count == common_.size() &&
+        tree.entry_offsets_pool.data() + b.offset_begin == common_.data()) {
+      return;
+    }
+    add(tree, b);
+  }
+
   void add(const TreeInfo& tree, const BranchInfo& b) {
     if (b.normal_baskets + b.embedded_baskets == 0) return;
     std::span<const std::int64_t> offs = tree.entry_offsets(b);
@@ -524,14 +534,14 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
   // Every branch under fBranches (any depth) counts; the intersection does not depend on the
   // order, so when the decoder saw that every branch is reachable no walk is needed.
   if (tree.all_branches_reachable) {
-    for (const BranchInfo& b : tree.branches) common.add(tree, b);
+    for (const BranchInfo& b : tree.branches) common.add_shared(tree, b);
   } else {
     std::vector<std::uint32_t> stack(tree.top.rbegin(), tree.top.rend());
     while (!stack.empty()) {
       const BranchInfo& b = tree.branches[stack.back()];
       stack.pop_back();
       for (const std::uint32_t c : tree.children(b)) stack.push_back(c);
-      common.add(tree, b);
+      common.add_shared(tree, b);
     }
   }
   return common.boundaries(tree.entries);
@@ -631,7 +641,7 @@ void build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool cluster
           append_branch_type(t, br, long_type);
           o.columns.add(br.name, long_type);
         }
-        if (one_pass) common.add(t, br);
+        if (one_pass) common.add_shared(t, br);
       }
       o.n_columns_total = static_cast<std::int64_t>(t.count_all_branches());
       if (one_pass) {
