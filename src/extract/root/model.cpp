@@ -79,16 +79,17 @@ std::string_view streamer_basic_type(int code) {
   }
 }
 
-// Position of the first '[' or npos. Names and titles are short (NanoAOD: 10-50 bytes) and
-// most hold no bracket, so each is scanned to its end: sixteen bytes per step, then the last
+// Position of the first C ('[' unless given) or npos. Names and titles are short (NanoAOD:
+// 10-50 bytes) and most hold no bracket, so each is scanned to its end: sixteen bytes per step, then the last
 // sixteen (overlapping) instead of a byte loop; strings under sixteen bytes in two
 // overlapping words. (memchr's call overhead was 4% of a NanoAOD file's extraction.)
+template <char C = '['>
 [[gnu::always_inline]] inline std::size_t find_bracket(std::string_view t) {
   const char* s = t.data();
   const std::size_t n = t.size();
 #if defined(__SSE2__)
   if (n >= 16) {
-    const __m128i want = _mm_set1_epi8('[');
+    const __m128i want = _mm_set1_epi8(C);
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
@@ -107,7 +108,7 @@ std::string_view streamer_basic_type(int code) {
     if (n >= 8) {
       constexpr std::uint64_t kOnes = 0x0101010101010101ull;
       constexpr std::uint64_t kHigh = 0x8080808080808080ull;
-      constexpr std::uint64_t kWant = kOnes * static_cast<unsigned char>('[');
+      constexpr std::uint64_t kWant = kOnes * static_cast<unsigned char>(C);
       std::size_t i = 0;
       for (; i + 8 <= n; i += 8) {
         std::uint64_t w;
@@ -127,7 +128,7 @@ std::string_view streamer_basic_type(int code) {
     }
   }
   for (std::size_t i = 0; i < n; ++i) {
-    if (s[i] == '[') return i;
+    if (s[i] == C) return i;
   }
   return std::string_view::npos;
 }
@@ -210,6 +211,16 @@ template <typename Out>
     t = leaf.name;
     open = find_bracket(t);
     if (open == std::string_view::npos) return false;
+  }
+  // The usual jagged leaf, "x[n]": one dimension, not a number (its first character is not a
+  // digit), closed by the text's first ']' at its end; what the loop below decides for it.
+  if (leaf.has_leaf_count && leaf.len <= 1 && open + 1 < t.size() &&
+      static_cast<unsigned>(static_cast<unsigned char>(t[open + 1])) - '0' > 9) {
+    const std::size_t close = find_bracket<']'>(t.substr(open + 1));
+    if (close != std::string_view::npos && open + 1 + close == t.size() - 1) {
+      out += std::string_view("[]");
+      return true;
+    }
   }
   const std::size_t mark = out.size();
   std::int64_t product = 1;
@@ -462,9 +473,13 @@ class OffsetIntersection {
  public:
   // add(), with the usual case decided inline: the branch's boundaries are the very slice
   // of the pool the intersection already is (shared by the decoder), so nothing changes.
+  // A slice added before is skipped too: the intersection only shrinks, so it stays a subset
+  // of every slice already in it (consecutive branches with equal boundaries share the
+  // pool's slice, so the last one added is the usual repeat once the boundaries differ).
   [[gnu::always_inline]] void add_shared(const TreeInfo& tree, const BranchInfo& b) {
-    if (!first_ && b.offset_count == common_.size() &&
-        tree.entry_offsets_pool.data() + b.offset_begin == common_.data()) {
+    const std::int64_t* p = tree.entry_offsets_pool.data() + b.offset_begin;
+    if (!first_ && ((b.offset_count == common_.size() && p == common_.data()) ||
+                    (b.offset_count == last_size_ && p == last_))) {
       return;
     }
     add(tree, b);
@@ -473,6 +488,8 @@ class OffsetIntersection {
   void add(const TreeInfo& tree, const BranchInfo& b) {
     if (b.normal_baskets + b.embedded_baskets == 0) return;
     std::span<const std::int64_t> offs = tree.entry_offsets(b);
+    last_ = offs.data();
+    last_size_ = offs.size();
     // Most branches of a tree share their basket boundaries: nothing to intersect then. The
     // decoder keeps a branch's boundaries once when they equal the branch's before it, so
     // the same slice of the pool is the usual case; else they are compared inline (a memcmp
@@ -522,6 +539,8 @@ class OffsetIntersection {
   // and distinct (the usual case: then nothing is copied), else owned_.
   std::span<const std::int64_t> common_;
   bool first_ = true;
+  const std::int64_t* last_ = nullptr;  // the pool slice added last
+  std::size_t last_size_ = 0;
   std::vector<std::int64_t> owned_;
   std::vector<std::int64_t> mine_;
   std::vector<std::int64_t> both_;
