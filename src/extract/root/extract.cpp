@@ -1,6 +1,7 @@
 // extract::root::extract(): the Extractor entry point over the native reader.
 #include <utility>
 
+#include "extract/root/file_meta_builder.hpp"
 #include "mpiprep/extract/extractor.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
@@ -10,13 +11,12 @@ Result<FileMeta> extract(io::RandomAccessFile& file, const ExtractOptions& opts)
   // Built inside the Result, returned by its one return statement (no move of the FileMeta
   // on the way out).
   Result<FileMeta> out(FileMeta{});
+  // The decoded model stays in the reader's scratch memory (no RootFileInfo of its own).
   const ReadOptions ro;
-  RootFileInfo info;
-  if (Status s = read_root_file(file, ro, info); !s.ok()) {
+  FileMeta& meta = *out;
+  if (Status s = read_root_file_meta(file, ro, opts.clusters, meta); !s.ok()) {
     out = s.error();
   } else {
-    FileMeta& meta = *out;
-    to_file_meta(std::move(info), opts.clusters, meta);
     meta.path = file.path();
     meta.size = static_cast<std::int64_t>(file.size());
   }

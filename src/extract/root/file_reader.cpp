@@ -10,11 +10,13 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <unordered_set>
 
 #include "extract/root/cursor.hpp"
 #include "extract/root/streamer.hpp"
 #include "extract/root/streamer_info.hpp"
+#include "extract/root/file_meta_builder.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
 namespace mpiprep::extract::root {
@@ -82,9 +84,9 @@ struct Slice {
 // Positional reads with coalescing and accounting.
 class Reader {
  public:
-  Reader(io::RandomAccessFile& file, const ReadOptions& opts, RootFileInfo& info,
+  Reader(io::RandomAccessFile& file, const ReadOptions& opts, std::uint32_t& reads, std::uint64_t& bytes_read,
          std::pmr::memory_resource* scratch)
-      : file_(file), opts_(opts), info_(info), scratch_(scratch), size_(file.size()) {}
+      : file_(file), opts_(opts), reads_(reads), bytes_read_(bytes_read), scratch_(scratch), size_(file.size()) {}
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
 
@@ -185,9 +187,9 @@ class Reader {
     }
     if (size == 0) return {};
     auto r = file_.pread(begin, bytes);
-    ++info_.reads;
+    ++reads_;
     if (!r.ok()) return r.error();
-    info_.bytes_read += *r;
+    bytes_read_ += *r;
     if (*r != size) [[unlikely]] {
       return make_error(ErrorKind::kTruncated, "short read at offset " + std::to_string(begin) + ": got " +
                                                    std::to_string(*r) + " of " + std::to_string(size) + " bytes");
@@ -197,7 +199,8 @@ class Reader {
 
   io::RandomAccessFile& file_;
   const ReadOptions& opts_;
-  RootFileInfo& info_;
+  std::uint32_t& reads_;
+  std::uint64_t& bytes_read_;
   std::pmr::memory_resource* scratch_;
   std::uint64_t size_;
 };
@@ -268,6 +271,22 @@ bool read_key(Cursor& c, KeyInfo& k) {
   return true;
 }
 
+bool read_key(Cursor& c, KeyView& k) {
+  KeyHeader h;
+  if (!read_key(c, h)) return false;
+  k.nbytes = h.nbytes;
+  k.version = h.version;
+  k.objlen = h.objlen;
+  k.keylen = h.keylen;
+  k.cycle = h.cycle;
+  k.seek_key = h.seek_key;
+  k.seek_pdir = h.seek_pdir;
+  k.class_name = h.class_name;
+  k.name = h.name;
+  k.title = h.title;
+  return true;
+}
+
 struct DirRecord {
   std::int16_t version = 0;
   std::int32_t nbytes_keys = 0;
@@ -295,18 +314,62 @@ bool is_tree_class(std::string_view cls) {
   return cls == "TTree"sv || cls == "TNtuple"sv || cls == "TNtupleD"sv;
 }
 
+// Scratch memory for what only lives while the file is read (the reader's vectors, header,
+// key lists and directory records; in extract()'s path also the model and the records):
+// bump allocation, freed at once, so a small file's reading needs no heap beyond what it
+// returns.
+struct Scratch {
+  alignas(std::max_align_t) std::array<std::byte, 8192> bytes;
+  ScratchArena arena{bytes.data(), bytes.size()};
+};
+
+// The decoded model of extract()'s path: RootFileInfo's members in scratch memory (built
+// into the FileMeta while the reader still holds the records that the trees view).
+struct ScratchInfo {
+  explicit ScratchInfo(std::pmr::memory_resource* r)
+      : keys(r), directories(r), trees(r), rntuples(r), object_errors(r) {}
+  FileHeader header;
+  CompressionSetting compression;
+  std::pmr::vector<KeyView> keys;
+  std::pmr::vector<std::string> directories;  // (not filled: the FileMeta has no use for it)
+  std::pmr::vector<TreeInfo> trees;
+  std::pmr::vector<RNTupleInfo> rntuples;
+  std::pmr::vector<ObjectError> object_errors;
+  bool streamer_info_read = false;
+  std::string streamer_info_error;
+  std::uint64_t bytes_read = 0;
+  std::uint32_t reads = 0;
+};
+
+// A vector of the model's kind: in scratch memory when the model's vectors are.
+template <class V>
+V vector_in(std::pmr::memory_resource* r) {
+  if constexpr (std::is_same_v<typename V::allocator_type, std::pmr::polymorphic_allocator<typename V::value_type>>) {
+    return V(r);
+  } else {
+    return V();
+  }
+}
+
+template <class KeyVec>
 struct Directory {
   std::string path;  // "" for the top directory
   int depth = 0;
-  std::vector<KeyInfo> keys;
+  KeyVec keys;
   std::pmr::vector<int> child;  // per key: index of its subdirectory, or -1 (scratch memory)
 };
 
+// Info: RootFileInfo (read_root_file) or ScratchInfo (extract()).
+template <class Info>
 class FileReader {
+  using KeyVec = decltype(Info::keys);
+  static constexpr bool kInScratch = std::is_same_v<Info, ScratchInfo>;
+
  public:
-  // Decodes into `info` (a default-constructed model), which outlives the reader.
-  FileReader(io::RandomAccessFile& file, const ReadOptions& opts, RootFileInfo& info)
-      : opts_(opts), info_(info), io_(file, opts, info_, &scratch_) {}
+  // Decodes into `info` (a default-constructed model), which outlives the reader, as does
+  // `scratch`. In scratch (ScratchInfo), the object records are read and inflated there too.
+  FileReader(io::RandomAccessFile& file, const ReadOptions& opts, Info& info, Scratch& scratch)
+      : scratch_(scratch.arena), opts_(opts), info_(info), io_(file, opts, info_.reads, info_.bytes_read, &scratch_) {}
 
   Status run() {
     if (Status s = header(); !s.ok()) return s;
@@ -410,7 +473,7 @@ class FileReader {
     // Room for a few directories up front: a flat file then grows none of these vectors.
     constexpr std::size_t kFew = 4;
     dirs_.reserve(kFew);
-    dirs_.push_back(Directory{{}, 0, {}, std::pmr::vector<int>(&scratch_)});
+    dirs_.push_back(Directory<KeyVec>{{}, 0, vector_in<KeyVec>(&scratch_), std::pmr::vector<int>(&scratch_)});
     std::pmr::vector<std::pair<int, DirRecord>> pending(&scratch_);
     pending.reserve(kFew);
     pending.emplace_back(0, DirRecord{info_.header.dir_version, info_.header.nbytes_keys,
@@ -458,25 +521,26 @@ class FileReader {
       if (subdirs.empty()) break;
       ranges.clear();
       for (const auto& [di, ki] : subdirs) {
-        const KeyInfo& k = dirs_[static_cast<std::size_t>(di)].keys[ki];
+        const auto& k = dirs_[static_cast<std::size_t>(di)].keys[ki];
         ranges.push_back(Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)});
       }
       if (Status s = io_.read(ranges, slices, true); !s.ok()) return s;
       for (std::size_t i = 0; i < subdirs.size(); ++i) {
         const auto [di, ki] = subdirs[i];
-        Directory& parent = dirs_[static_cast<std::size_t>(di)];
-        const KeyInfo& key = parent.keys[ki];  // not used once dirs_ grows below
+        Directory<KeyVec>& parent = dirs_[static_cast<std::size_t>(di)];
+        const auto& key = parent.keys[ki];  // not used once dirs_ grows below
         if (parent.depth + 1 > opts_.max_directory_depth) {
           return make_error(ErrorKind::kCorrupt, "directories nested more than " +
                                                      std::to_string(opts_.max_directory_depth) + " deep at '" +
-                                                     key.path + "'");
+                                                     std::string(key.path) + "'");
         }
         const auto bytes = slices[i].bytes.subspan(static_cast<std::size_t>(key.keylen));
-        const std::string where = "directory record of '" + key.path + "'";  // outlives c
+        const std::string where = "directory record of '" + std::string(key.path) + "'";  // outlives c
         Cursor c(bytes, where, static_cast<std::uint64_t>(key.seek_key + key.keylen));
         const DirRecord rec = read_dir_record(c);
         if (!c.ok()) return c.error();
-        Directory sub{key.path, parent.depth + 1, {}, std::pmr::vector<int>(&scratch_)};
+        Directory<KeyVec> sub{std::string(key.path), parent.depth + 1, vector_in<KeyVec>(&scratch_),
+                              std::pmr::vector<int>(&scratch_)};
         const int index = static_cast<int>(dirs_.size());
         parent.child[ki] = index;
         dirs_.push_back(std::move(sub));
@@ -512,16 +576,23 @@ class FileReader {
     if (total_keys_ > opts_.max_keys) {
       return make_error(ErrorKind::kCorrupt, "more than " + std::to_string(opts_.max_keys) + " keys");
     }
-    Directory& d = dirs_[static_cast<std::size_t>(di)];
+    Directory<KeyVec>& d = dirs_[static_cast<std::size_t>(di)];
     d.keys.reserve(static_cast<std::size_t>(n));
     d.child.reserve(static_cast<std::size_t>(n));
     for (std::int32_t i = 0; i < n; ++i) {
       // Built in place (no move of its four strings); on failure the file fails and dirs_
       // is discarded.
-      KeyInfo& k = d.keys.emplace_back();
+      auto& k = d.keys.emplace_back();
       if (!read_key(c, k)) return c.error();
       if (d.path.empty()) {
         k.path = k.name;
+      } else if constexpr (kInScratch) {  // viewed in scratch memory
+        const std::size_t len = d.path.size() + 1 + k.name.size();
+        char* const buf = static_cast<char*>(scratch_.allocate(len, 1));
+        std::memcpy(buf, d.path.data(), d.path.size());
+        buf[d.path.size()] = '/';
+        std::memcpy(buf + d.path.size() + 1, k.name.data(), k.name.size());
+        k.path = std::string_view(buf, len);
       } else {
         k.path.reserve(d.path.size() + 1 + k.name.size());
         k.path += d.path;
@@ -531,13 +602,13 @@ class FileReader {
       k.depth = d.depth;
       // (The message is only built when the check fails: this runs once per key.)
       if (!io_.fits(k.seek_key, k.nbytes)) {
-        const Status s = io_.check(k.seek_key, k.nbytes, "record of key '" + k.path + ";" + std::to_string(k.cycle) + "'");
+        const Status s = io_.check(k.seek_key, k.nbytes, "record of key '" + std::string(k.path) + ";" + std::to_string(k.cycle) + "'");
         return make_error(ErrorKind::kCorrupt, s.error().message);
       }
       d.child.push_back(-1);
       if (k.is_directory()) {
         if (static_cast<std::size_t>(k.nbytes) < static_cast<std::size_t>(k.keylen) + kSmallDirRecordBytes) {
-          return make_error(ErrorKind::kCorrupt, "directory key '" + k.path + "' is too small");
+          return make_error(ErrorKind::kCorrupt, "directory key '" + std::string(k.path) + "' is too small");
         }
         subdirs.emplace_back(di, d.keys.size() - 1);
       }
@@ -552,8 +623,10 @@ class FileReader {
     // subdirectories hands its one list over whole.
     if (dirs_.size() == 1 && di == 0) {
       info_.keys = std::move(dirs_[0].keys);
-      for (const KeyInfo& k : info_.keys) {
-        if (k.is_directory()) info_.directories.push_back(k.path);  // none: each has a dirs_ entry
+      if constexpr (!kInScratch) {
+        for (const auto& k : info_.keys) {
+          if (k.is_directory()) info_.directories.push_back(k.path);  // none: each has a dirs_ entry
+        }
       }
       return;
     }
@@ -562,22 +635,25 @@ class FileReader {
     stack.emplace_back(di, 0);
     while (!stack.empty()) {
       auto& [d, i] = stack.back();
-      Directory& dir = dirs_[static_cast<std::size_t>(d)];
+      Directory<KeyVec>& dir = dirs_[static_cast<std::size_t>(d)];
       if (i >= dir.keys.size()) {
         stack.pop_back();
         continue;
       }
       const std::size_t ki = i++;
-      KeyInfo& k = info_.keys.emplace_back(std::move(dir.keys[ki]));
-      if (k.is_directory()) info_.directories.push_back(k.path);
+      auto& k = info_.keys.emplace_back(std::move(dir.keys[ki]));
+      if constexpr (!kInScratch) {
+        if (k.is_directory()) info_.directories.push_back(k.path);
+      }
       if (dir.child[ki] >= 0) stack.emplace_back(dir.child[ki], 0);
     }
   }
 
   // Record payload of key `k`: raw bytes of the whole record in `rec`.
-  Result<Slice> payload(const KeyInfo& k, const Slice& rec, Decompressor& dec) {
+  template <class Key>
+  Result<Slice> payload(const Key& k, const Slice& rec, Decompressor& dec) {
     // Built only for a message (once per record otherwise).
-    auto what = [&k] { return "record of '" + k.path + ";" + std::to_string(k.cycle) + "'"; };
+    auto what = [&k] { return "record of '" + std::string(k.path) + ";" + std::to_string(k.cycle) + "'"; };
     Cursor c(rec.bytes, "its key header", static_cast<std::uint64_t>(k.seek_key));
     KeyHeader own;
     if (!read_key(c, own)) return make_error(c.error_kind(), what() + ": " + c.error_message());
@@ -594,8 +670,15 @@ class FileReader {
                                                  std::to_string(opts_.max_record_bytes) + " allowed");
     }
     const auto n = static_cast<std::size_t>(k.objlen);
-    auto out = std::make_shared_for_overwrite<std::byte[]>(n);
-    const std::span<std::byte> bytes(out.get(), n);
+    Buffer out;
+    std::span<std::byte> bytes;
+    if constexpr (kInScratch) {
+      bytes = {static_cast<std::byte*>(scratch_.allocate(std::max<std::size_t>(n, 1), 8)), n};
+    } else {
+      auto buf = std::make_shared_for_overwrite<std::byte[]>(n);
+      bytes = {buf.get(), n};
+      out = std::move(buf);
+    }
     if (Status s = dec.decompress(body, bytes, static_cast<std::uint64_t>(k.seek_key + k.keylen)); !s.ok()) {
       return make_error(s.error().kind, what() + ": " + s.error().message);
     }
@@ -650,7 +733,7 @@ class FileReader {
     std::pmr::vector<Range> ranges(&scratch_);
     std::pmr::vector<std::size_t> wanted(&scratch_);
     for (std::size_t i = 0; i < info_.keys.size(); ++i) {
-      const KeyInfo& k = info_.keys[i];
+      const auto& k = info_.keys[i];
       const bool tree = opts_.trees && is_tree_class(k.class_name);
       const std::string_view cls = k.class_name;
       const bool ntuple = opts_.rntuples && (cls == std::string_view("ROOT::RNTuple") ||
@@ -659,7 +742,7 @@ class FileReader {
       if (cls == std::string_view("ROOT::Experimental::RNTuple")) {
         info_.object_errors.push_back(ObjectError{
             i, ErrorKind::kUnsupportedVersion,
-            "'" + k.path + "' is a pre-release RNTuple (ROOT::Experimental::RNTuple), not format 1.x"});
+            "'" + std::string(k.path) + "' is a pre-release RNTuple (ROOT::Experimental::RNTuple), not format 1.x"});
         continue;
       }
       ranges.push_back(Range{static_cast<std::uint64_t>(k.seek_key), static_cast<std::uint64_t>(k.nbytes)});
@@ -675,12 +758,12 @@ class FileReader {
       info_.rntuples.reserve(wanted.size() - trees);
     }
     std::pmr::vector<Slice> recs(&scratch_);
-    if (Status s = io_.read(ranges, recs); !s.ok()) return s;
+    if (Status s = io_.read(ranges, recs, kInScratch); !s.ok()) return s;
     Decompressor dec(opts_.zlib);
     std::pmr::vector<std::size_t> ntuples(&scratch_);
     for (std::size_t w = 0; w < wanted.size(); ++w) {
       const std::size_t ki = wanted[w];
-      const KeyInfo& k = info_.keys[ki];
+      const auto& k = info_.keys[ki];
       auto body = payload(k, recs[w], dec);
       if (!body.ok()) {
         if (Status s = object_error(ki, body.error()); !s.ok()) return s;
@@ -810,15 +893,11 @@ class FileReader {
     return {};
   }
 
-  // Scratch memory for what only lives while the file is read (the reader's vectors, header,
-  // key lists and directory records): bump allocation, freed at once with the reader, so a
-  // small file's reading needs no heap beyond what it returns. Declared first: used below.
-  alignas(std::max_align_t) std::array<std::byte, 8192> scratch_bytes_;
-  ScratchArena scratch_{scratch_bytes_.data(), scratch_bytes_.size()};
+  ScratchArena& scratch_;
   const ReadOptions& opts_;
-  RootFileInfo& info_;
+  Info& info_;
   Reader io_;
-  std::pmr::vector<Directory> dirs_{&scratch_};
+  std::pmr::vector<Directory<KeyVec>> dirs_{&scratch_};
   std::pmr::unordered_set<std::int64_t> seen_key_lists_{&scratch_};
   std::optional<StreamerInfos> infos_;
   bool infos_loaded_ = false;
@@ -835,8 +914,22 @@ Result<RootFileInfo> read_root_file(io::RandomAccessFile& file, const ReadOption
 }
 
 Status read_root_file(io::RandomAccessFile& file, const ReadOptions& opts, RootFileInfo& info) {
-  FileReader reader(file, opts, info);
+  Scratch scratch;
+  FileReader<RootFileInfo> reader(file, opts, info, scratch);
   return reader.run();
+}
+
+Status read_root_file_meta(io::RandomAccessFile& file, const ReadOptions& opts, bool clusters, FileMeta& meta) {
+  // Destroyed in reverse: the reader, the model (its vectors' memory is the arena's), then
+  // the scratch memory with the records the trees view.
+  Scratch scratch;
+  ScratchInfo info(&scratch.arena);
+  FileReader<ScratchInfo> reader(file, opts, info, scratch);
+  if (Status s = reader.run(); !s.ok()) return s;
+  build_file_meta(ModelParts<KeyView>{info.header, info.compression, info.bytes_read, info.keys, info.trees, info.rntuples,
+                             info.object_errors},
+                  true, clusters, meta);
+  return {};
 }
 
 }  // namespace mpiprep::extract::root

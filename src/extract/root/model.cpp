@@ -9,11 +9,13 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "extract/root/file_meta_builder.hpp"
 #include "mpiprep/extract/root/model.hpp"
 #include "mpiprep/extract/root/reader.hpp"
 
@@ -566,11 +568,10 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
   return common.boundaries(tree.entries);
 }
 
-namespace {
-
-// to_file_meta(); with `owned` (the same object as `info`), the keys' strings and the error
-// messages are moved instead of copied.
-void build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool clusters, FileMeta& m) {
+// With `move_strings`, the keys' strings and the error messages are moved instead of copied.
+template <class Key>
+void build_file_meta(const ModelParts<Key>& info, bool move_strings, bool clusters, FileMeta& m) {
+  constexpr bool kOwnsStrings = std::is_same_v<Key, KeyInfo>;
   m.format = FileFormat::kRoot;
   m.uuid = info.header.uuid_string();
   m.compression = info.compression.to_string();
@@ -611,7 +612,7 @@ void build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool cluster
   };
   m.objects.reserve(info.keys.size());
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
-    const KeyInfo& k = info.keys[i];
+    const Key& k = info.keys[i];
     ObjectMeta& o = m.objects.emplace_back();  // built in place
     o.cycle = k.cycle;
     // (As string_views: sizes compared first, no strlen + memcmp call per comparison.)
@@ -621,14 +622,14 @@ void build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool cluster
       o.kind = "TTree";
     } else if (cls == "ROOT::RNTuple"sv || cls == "ROOT::Experimental::RNTuple"sv) {
       o.kind = "RNTuple";
-    } else if (owned != nullptr) {
-      o.kind = std::move(owned->keys[i].class_name);
+    } else if (kOwnsStrings && move_strings) {
+      o.kind = std::move(info.keys[i].class_name);
     } else {
       o.kind = k.class_name;
     }
-    if (owned != nullptr) {  // k's strings are not read below
-      o.path = std::move(owned->keys[i].path);
-      o.title = std::move(owned->keys[i].title);
+    if (kOwnsStrings && move_strings) {  // k's strings are not read below
+      o.path = std::move(info.keys[i].path);
+      o.title = std::move(info.keys[i].title);
     } else {
       o.path = k.path;
       o.title = k.title;
@@ -684,28 +685,43 @@ void build_file_meta(const RootFileInfo& info, RootFileInfo* owned, bool cluster
     const ObjectError& e = info.object_errors[i];
     ObjectMeta& o = m.objects[e.key_index];
     o.error_kind = e.kind;
-    if (owned != nullptr) {
-      o.error_message = std::move(owned->object_errors[i].message);
+    if (move_strings) {
+      o.error_message = std::move(info.object_errors[i].message);
     } else {
       o.error_message = e.message;
     }
   }
 }
 
+template void build_file_meta(const ModelParts<KeyInfo>&, bool, bool, FileMeta&);
+template void build_file_meta(const ModelParts<KeyView>&, bool, bool, FileMeta&);
+
+namespace {
+
+// (The keys and errors are only written through the spans when moving; a const model is
+// read only.)
+ModelParts<KeyInfo> parts_of(const RootFileInfo& info) {
+  auto& in = const_cast<RootFileInfo&>(info);
+  return ModelParts<KeyInfo>{info.header, info.compression, info.bytes_read, in.keys, info.trees, info.rntuples,
+                    in.object_errors};
+}
+
 }  // namespace
 
 FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
   FileMeta m;
-  build_file_meta(info, nullptr, clusters, m);
+  build_file_meta(parts_of(info), false, clusters, m);
   return m;
 }
 
 FileMeta to_file_meta(RootFileInfo&& info, bool clusters) {
   FileMeta m;
-  build_file_meta(info, &info, clusters, m);
+  build_file_meta(parts_of(info), true, clusters, m);
   return m;
 }
 
-void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out) { build_file_meta(info, &info, clusters, out); }
+void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out) {
+  build_file_meta(parts_of(info), true, clusters, out);
+}
 
 }  // namespace mpiprep::extract::root
