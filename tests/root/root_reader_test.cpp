@@ -489,6 +489,57 @@ TEST_P(ExpectedRootFile, FileMetaByMoveAndInAnyTreeOrder) {
   }
 }
 
+// extract() decodes into the reader's scratch memory (keys as views, records and model there)
+// and builds the FileMeta from it: the same FileMeta as to_file_meta(read_root_file()), and
+// for a file cut short (every 97th byte and the last ones) the same error.
+TEST_P(ExpectedRootFile, ExtractAgreesWithReadRootFile) {
+  auto file = open_test_file(GetParam());
+  ASSERT_TRUE(file.ok());
+  for (const bool clusters : {true, false}) {
+    ExtractOptions eo;
+    eo.clusters = clusters;
+    auto meta = extract::root::extract(**file, eo);
+    ASSERT_TRUE(meta.ok()) << meta.error().to_string();
+    FileMeta reference = to_file_meta(info_, clusters);
+    reference.path = (*file)->path();
+    reference.size = static_cast<std::int64_t>((*file)->size());
+    mpiprep::testing::expect_same(*meta, reference);
+    EXPECT_EQ(meta->uuid, reference.uuid);
+    EXPECT_EQ(meta->compression, reference.compression);
+    EXPECT_EQ(meta->bytes_read, reference.bytes_read);
+    EXPECT_EQ(meta->bytes_read, info_.bytes_read);
+    ASSERT_EQ(meta->objects.size(), reference.objects.size());
+    for (std::size_t i = 0; i < reference.objects.size(); ++i) {
+      EXPECT_EQ(meta->objects[i].title, reference.objects[i].title);
+      EXPECT_EQ(meta->objects[i].clusters, reference.objects[i].clusters);
+      EXPECT_EQ(meta->objects[i].error_message, reference.objects[i].error_message);
+    }
+  }
+  const std::vector<std::byte> bytes = load_bytes(test_path(GetParam()));
+  std::vector<std::size_t> cuts;
+  for (std::size_t n = 0; n < bytes.size(); n += 97) cuts.push_back(n);
+  for (std::size_t k = 1; k <= 3 && k <= bytes.size(); ++k) cuts.push_back(bytes.size() - k);
+  for (const std::size_t n : cuts) {
+    SCOPED_TRACE(n);
+    io::MemoryFileSystem fs;
+    fs.add("/mem.root", std::vector<std::byte>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n)));
+    auto f = fs.open("/mem.root");
+    ASSERT_TRUE(f.ok());
+    auto info = read_root_file(**f);
+    auto meta = extract::root::extract(**f, ExtractOptions{});
+    ASSERT_EQ(meta.ok(), info.ok());
+    if (!info.ok()) {
+      EXPECT_EQ(meta.error().kind, info.error().kind);
+      EXPECT_EQ(meta.error().message, info.error().message);
+    } else {
+      FileMeta reference = to_file_meta(*info, true);
+      reference.path = (*f)->path();
+      reference.size = static_cast<std::int64_t>((*f)->size());
+      mpiprep::testing::expect_same(*meta, reference);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllRootFiles, ExpectedRootFile, ::testing::ValuesIn(root_files()),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
