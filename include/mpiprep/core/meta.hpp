@@ -135,6 +135,30 @@ class Columns {
     offsets_.push_back(static_cast<std::uint32_t>(start + name.size() + 1));
     offsets_.push_back(static_cast<std::uint32_t>(start + need));
   }
+  // Appends a column whose type is written in place: write(char* dst) stores at most
+  // `type_cap` bytes of type at dst and returns how many, or a value above type_cap to
+  // append nothing (the caller then builds the type elsewhere and calls add()). Saves
+  // building the type in a buffer of its own and copying it.
+  template <typename Write>
+  bool add_in_place(std::string_view name, std::size_t type_cap, Write&& write) {
+    const std::size_t start = text_.size();
+    const std::size_t room = name.size() + type_cap + 2;
+    if (room > kMaxText - start) too_long(start, room - 2);
+    char* p = text_.grow(room);
+    copy_text(p, name.data(), name.size());
+    p[name.size()] = '\0';
+    const std::size_t n = write(p + name.size() + 1);
+    if (n > type_cap) {
+      text_.truncate(start);
+      return false;
+    }
+    p[name.size() + 1 + n] = '\0';
+    text_.truncate(start + name.size() + n + 2);
+    if (offsets_.empty()) offsets_.push_back(0);
+    offsets_.push_back(static_cast<std::uint32_t>(start + name.size() + 1));
+    offsets_.push_back(static_cast<std::uint32_t>(start + name.size() + n + 2));
+    return true;
+  }
   // Room for `n` columns whose names and types total `text_bytes` (separators not counted).
   void reserve(std::size_t n, std::size_t text_bytes) {
     if (n == 0) return;  // an empty table allocates nothing
@@ -261,6 +285,7 @@ class Columns {
       if (cap_ > size_) reallocate(size_);
     }
     void clear() noexcept { size_ = 0; }
+    void truncate(std::size_t n) noexcept { size_ = std::min(n, size_); }
     void swap(Text& o) noexcept {
       data_.swap(o.data_);
       std::swap(size_, o.size_);

@@ -162,14 +162,15 @@ template <char C = '['>
   }
 }
 
-// A column type under construction in a fixed buffer. Real trees' types ("float[]",
-// "uint8_t", "vector<float>") are short, and std::string's appends (a capacity check and a
-// memcpy call each) cost more than the type logic; a longer type sets overflow() and is
-// built again, by the same code, into a std::string. Offers the std::string members that
-// code uses.
+// A column type under construction in kCapacity bytes at `out` (the Columns table's text,
+// written in place). Real trees' types ("float[]", "uint8_t", "vector<float>") are short,
+// and std::string's appends (a capacity check and a memcpy call each) cost more than the
+// type logic; a longer type sets overflow() and is built again, by the same code, into a
+// std::string. Offers the std::string members that code uses.
 class TypeBuf {
  public:
   static constexpr std::size_t kCapacity = 64;
+  explicit TypeBuf(char* out) : data_(out) {}
   [[gnu::always_inline]] void operator+=(char c) {
     if (n_ == kCapacity) [[unlikely]] {
       overflow_ = true;
@@ -191,7 +192,7 @@ class TypeBuf {
   [[nodiscard]] std::string_view view() const { return {data_, n_}; }
 
  private:
-  char data_[kCapacity];
+  char* data_;
   std::size_t n_ = 0;
   bool overflow_ = false;
 };
@@ -645,18 +646,19 @@ void build_file_meta(const ModelParts<Key>& info, bool move_strings, bool cluste
       OffsetIntersection common;
       // One text buffer and one offsets vector for all columns (two allocations, not one
       // per name longer than std::string's inline buffer), sized for the names plus types of
-      // up to 15 characters; the type is built in a TypeBuf first (a long one again, in a
-      // std::string).
+      // up to 15 characters and the room of one TypeBuf; the type is built in place in the
+      // table's text (a long one again, in a std::string).
       std::size_t name_bytes = 0;
       for (const std::uint32_t b : t.top) name_bytes += t.branches[b].name.size();
-      o.columns.reserve(t.top.size(), name_bytes + 15 * t.top.size());
+      o.columns.reserve(t.top.size(), name_bytes + 15 * t.top.size() + TypeBuf::kCapacity);
       for (std::size_t j = 0; j < t.top.size(); ++j) {
         const BranchInfo& br = t.branches[t.top[j]];
-        TypeBuf type;
-        append_branch_type(t, br, type);
-        if (!type.overflow()) [[likely]] {
-          o.columns.add(br.name, type.view());
-        } else {
+        const bool added = o.columns.add_in_place(br.name, TypeBuf::kCapacity, [&](char* out) {
+          TypeBuf type(out);
+          append_branch_type(t, br, type);
+          return type.overflow() ? TypeBuf::kCapacity + 1 : type.size();
+        });
+        if (!added) [[unlikely]] {
           std::string long_type;
           append_branch_type(t, br, long_type);
           o.columns.add(br.name, long_type);
