@@ -443,9 +443,8 @@ class FileReader {
     const std::int64_t dir_at = static_cast<std::int64_t>(h.begin) + h.nbytes_name;
     const std::int64_t dir_len =
         std::min<std::int64_t>(kDirRecordBytes, static_cast<std::int64_t>(io_.size()) - dir_at);
-    if (Status s = io_.check(dir_at, std::max<std::int64_t>(dir_len, 0), "top directory record");
-        !s.ok()) {
-      return s;
+    if (!io_.fits(dir_at, std::max<std::int64_t>(dir_len, 0))) {  // (the message only on failure)
+      return io_.check(dir_at, std::max<std::int64_t>(dir_len, 0), "top directory record");
     }
     std::span<const std::byte> dir_bytes;
     if (static_cast<std::uint64_t>(dir_at + dir_len) <= bytes.size()) {
@@ -495,7 +494,7 @@ class FileReader {
         // case) then allocates no hash set.
         const bool reused = di == 0 ? false
                                     : rec.seek_keys == info_.header.seek_keys ||
-                                          !seen_key_lists_.insert(rec.seek_keys).second;
+                                          !seen_key_lists().insert(rec.seek_keys).second;
         if (reused) {
           return make_error(ErrorKind::kCorrupt, "directory '" + dirs_[static_cast<std::size_t>(di)].path +
                                                      "' reuses the key list at offset " +
@@ -793,7 +792,7 @@ class FileReader {
         // Decoded in place (no move of the model afterwards); removed again if it fails.
         TreeInfo& t = info_.trees.emplace_back();
         t.key_index = ki;
-        t.path = k.path;
+        if constexpr (!kInScratch) t.path = k.path;  // (the FileMeta takes the key's)
         t.cycle = k.cycle;
         TreeParseOptions topts;
         if (opts_.force_streamer_info) topts.infos = streamer_infos(dec);
@@ -898,7 +897,12 @@ class FileReader {
   Info& info_;
   Reader io_;
   std::pmr::vector<Directory<KeyVec>> dirs_{&scratch_};
-  std::pmr::unordered_set<std::int64_t> seen_key_lists_{&scratch_};
+  // Key lists of subdirectories already listed; created on first need (a flat file has none).
+  std::optional<std::pmr::unordered_set<std::int64_t>> seen_key_lists_;
+  std::pmr::unordered_set<std::int64_t>& seen_key_lists() {
+    if (!seen_key_lists_) seen_key_lists_.emplace(&scratch_);
+    return *seen_key_lists_;
+  }
   std::optional<StreamerInfos> infos_;
   bool infos_loaded_ = false;
   std::string streamer_info_error_;
