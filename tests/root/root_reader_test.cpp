@@ -466,9 +466,9 @@ TEST_P(ExpectedRootFile, FastPathAgreesWithGeneralDecoder) {
   }
 }
 
-// extract() moves the keys' strings into the FileMeta (to_file_meta(RootFileInfo&&)); trees
-// and RNTuples are matched to keys by walking them in key order, or through an index when a
-// model lists them otherwise. All must give what the copying to_file_meta gives.
+// to_file_meta(RootFileInfo&&) gives what the const overload gives; trees and RNTuples are
+// matched to keys by walking them in key order, or through an index when a model lists them
+// otherwise, with the same result.
 TEST_P(ExpectedRootFile, FileMetaByMoveAndInAnyTreeOrder) {
   RootFileInfo info = info_;
   if (!info.keys.empty()) {

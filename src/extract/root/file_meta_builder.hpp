@@ -36,23 +36,21 @@ struct KeyView {
   }
 };
 
-// What build_file_meta() reads of a decoded file (Key: KeyInfo or KeyView). `keys` and
-// `object_errors` are only written (their strings moved out) when `move_strings` is set.
-template <class Key>
+// What build_file_meta() reads of a decoded file.
 struct ModelParts {
   const FileHeader& header;
   const CompressionSetting& compression;
   std::uint64_t bytes_read = 0;
-  std::span<Key> keys;
+  std::span<const KeyView> keys;
   std::span<const TreeInfo> trees;
   std::span<const RNTupleInfo> rntuples;
-  std::span<ObjectError> object_errors;
+  std::span<const ObjectError> object_errors;
 };
 
-// to_file_meta() over the parts, into `m` (default-constructed). Instantiated for KeyInfo and
-// KeyView (whose strings are always copied).
-template <class Key>
-void build_file_meta(const ModelParts<Key>& parts, bool move_strings, bool clusters, FileMeta& m);
+// to_file_meta() over the parts, into `m` (default-constructed). (One function for both
+// paths: to_file_meta() views a RootFileInfo's keys; the compiler keeps the column work
+// inlined in a single copy.)
+void build_file_meta(const ModelParts& parts, bool clusters, FileMeta& m);
 
 // read_root_file() + to_file_meta() in one go, the decoded model kept in the reader's scratch
 // memory until the FileMeta is built: `meta` gets everything to_file_meta() gives (not the

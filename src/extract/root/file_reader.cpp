@@ -930,9 +930,9 @@ Status read_root_file_meta(io::RandomAccessFile& file, const ReadOptions& opts, 
   ScratchInfo info(&scratch.arena);
   FileReader<ScratchInfo> reader(file, opts, info, scratch);
   if (Status s = reader.run(); !s.ok()) return s;
-  build_file_meta(ModelParts<KeyView>{info.header, info.compression, info.bytes_read, info.keys, info.trees, info.rntuples,
+  build_file_meta(ModelParts{info.header, info.compression, info.bytes_read, info.keys, info.trees, info.rntuples,
                              info.object_errors},
-                  true, clusters, meta);
+                  clusters, meta);
   return {};
 }
 

@@ -569,9 +569,7 @@ std::vector<std::int64_t> common_entry_offsets(const TreeInfo& tree) {
 }
 
 // With `move_strings`, the keys' strings and the error messages are moved instead of copied.
-template <class Key>
-void build_file_meta(const ModelParts<Key>& info, bool move_strings, bool clusters, FileMeta& m) {
-  constexpr bool kOwnsStrings = std::is_same_v<Key, KeyInfo>;
+void build_file_meta(const ModelParts& info, bool clusters, FileMeta& m) {
   m.format = FileFormat::kRoot;
   {  // (Written into the strings: no temporary moved in.)
     char u[36];
@@ -616,7 +614,7 @@ void build_file_meta(const ModelParts<Key>& info, bool move_strings, bool cluste
   };
   m.objects.reserve(info.keys.size());
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
-    const Key& k = info.keys[i];
+    const KeyView& k = info.keys[i];
     ObjectMeta& o = m.objects.emplace_back();  // built in place
     o.cycle = k.cycle;
     // (As string_views: sizes compared first, no strlen + memcmp call per comparison.)
@@ -626,18 +624,11 @@ void build_file_meta(const ModelParts<Key>& info, bool move_strings, bool cluste
       o.kind = "TTree";
     } else if (cls == "ROOT::RNTuple"sv || cls == "ROOT::Experimental::RNTuple"sv) {
       o.kind = "RNTuple";
-    } else if (kOwnsStrings && move_strings) {
-      o.kind = std::move(info.keys[i].class_name);
     } else {
       o.kind = k.class_name;
     }
-    if (kOwnsStrings && move_strings) {  // k's strings are not read below
-      o.path = std::move(info.keys[i].path);
-      o.title = std::move(info.keys[i].title);
-    } else {
-      o.path = k.path;
-      o.title = k.title;
-    }
+    o.path = k.path;
+    o.title = k.title;
     const TreeInfo* tp = tree_at(i);
     const RNTupleInfo* np = tp == nullptr ? ntuple_at(i) : nullptr;
     if (tp != nullptr) {
@@ -690,43 +681,50 @@ void build_file_meta(const ModelParts<Key>& info, bool move_strings, bool cluste
     const ObjectError& e = info.object_errors[i];
     ObjectMeta& o = m.objects[e.key_index];
     o.error_kind = e.kind;
-    if (move_strings) {
-      o.error_message = std::move(info.object_errors[i].message);
-    } else {
-      o.error_message = e.message;
-    }
+    o.error_message = e.message;
   }
 }
 
-template void build_file_meta(const ModelParts<KeyInfo>&, bool, bool, FileMeta&);
-template void build_file_meta(const ModelParts<KeyView>&, bool, bool, FileMeta&);
-
 namespace {
 
-// (The keys and errors are only written through the spans when moving; a const model is
-// read only.)
-ModelParts<KeyInfo> parts_of(const RootFileInfo& info) {
-  auto& in = const_cast<RootFileInfo&>(info);
-  return ModelParts<KeyInfo>{info.header, info.compression, info.bytes_read, in.keys, info.trees, info.rntuples,
-                    in.object_errors};
+// A RootFileInfo's keys as views (into its strings, which outlive the call).
+void build_from_info(const RootFileInfo& info, bool clusters, FileMeta& m) {
+  std::vector<KeyView> keys(info.keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const KeyInfo& k = info.keys[i];
+    KeyView& v = keys[i];
+    v.path = k.path;
+    v.name = k.name;
+    v.title = k.title;
+    v.class_name = k.class_name;
+    v.cycle = k.cycle;
+    v.version = k.version;
+    v.nbytes = k.nbytes;
+    v.objlen = k.objlen;
+    v.keylen = k.keylen;
+    v.seek_key = k.seek_key;
+    v.seek_pdir = k.seek_pdir;
+    v.depth = k.depth;
+  }
+  build_file_meta(ModelParts{info.header, info.compression, info.bytes_read, keys, info.trees, info.rntuples,
+                             info.object_errors},
+                  clusters, m);
 }
 
 }  // namespace
 
 FileMeta to_file_meta(const RootFileInfo& info, bool clusters) {
   FileMeta m;
-  build_file_meta(parts_of(info), false, clusters, m);
+  build_from_info(info, clusters, m);
   return m;
 }
 
 FileMeta to_file_meta(RootFileInfo&& info, bool clusters) {
   FileMeta m;
-  build_file_meta(parts_of(info), true, clusters, m);
+  build_from_info(info, clusters, m);
   return m;
 }
 
-void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out) {
-  build_file_meta(parts_of(info), true, clusters, out);
-}
+void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out) { build_from_info(info, clusters, out); }
 
 }  // namespace mpiprep::extract::root

@@ -66,11 +66,11 @@ struct ReadOptions {
 // with entries, top-level columns, total column count and (when `clusters`) the common
 // cluster boundaries; objects in info.object_errors carry their error.
 [[nodiscard]] FileMeta to_file_meta(const RootFileInfo& info, bool clusters);
-// The same, moving the keys' path, title and class strings and the error messages out of
-// `info` instead of copying them (extract() uses it: one allocation less per long string).
+// The same (kept for callers that hand the model over; the strings are copied either way).
+// extract() does not use these: it builds its FileMeta from the reader's scratch memory,
+// with no RootFileInfo (read_root_file_meta in src/extract/root/file_meta_builder.hpp).
 [[nodiscard]] FileMeta to_file_meta(RootFileInfo&& info, bool clusters);
-// The same into `out` (default-constructed), e.g. the FileMeta inside a Result, so that the
-// model is not moved again on its way out.
+// The same into `out` (default-constructed).
 void to_file_meta(RootFileInfo&& info, bool clusters, FileMeta& out);
 
 }  // namespace mpiprep::extract::root
