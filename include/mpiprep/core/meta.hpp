@@ -60,6 +60,40 @@ inline std::ostream& operator<<(std::ostream& os, const Column& c) {
   return os << static_cast<ColumnView>(c);
 }
 
+// memcpy without a call for the short strings column names and types mostly are (up to 32
+// bytes: two overlapping loads and stores of 4, 8 or 16 bytes). Used by Columns and by the
+// ROOT reader's type builder.
+[[gnu::always_inline]] inline void copy_short_text(char* d, const char* s, std::size_t n) noexcept {
+  if (n > 32) {
+    std::memcpy(d, s, n);
+  } else if (n >= 16) {
+    char a[16];
+    char b[16];
+    std::memcpy(a, s, 16);
+    std::memcpy(b, s + n - 16, 16);
+    std::memcpy(d, a, 16);
+    std::memcpy(d + n - 16, b, 16);
+  } else if (n >= 8) {
+    std::uint64_t a;
+    std::uint64_t b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    std::uint32_t a;
+    std::uint32_t b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n > 0) {
+    d[0] = s[0];
+    d[n / 2] = s[n / 2];
+    d[n - 1] = s[n - 1];
+  }
+}
+
 // The columns of one tree or ntuple, name/type pairs stored contiguously: all names and types
 // in ONE text buffer (each followed by a NUL byte: "name\0type\0name\0type\0...") plus one
 // offsets vector, so a 1,500-branch NanoAOD tree costs two allocations, not one per name
@@ -127,10 +161,10 @@ class Columns {
     if (offsets_.empty()) offsets_.push_back(0);
     // One capacity check and two copies: no per-append checks and terminators of std::string.
     char* p = text_.grow(need);
-    copy_text(p, name.data(), name.size());
+    copy_short_text(p, name.data(), name.size());
     p[name.size()] = '\0';
     p += name.size() + 1;
-    copy_text(p, type.data(), type.size());
+    copy_short_text(p, type.data(), type.size());
     p[type.size()] = '\0';
     offsets_.push_back(static_cast<std::uint32_t>(start + name.size() + 1));
     offsets_.push_back(static_cast<std::uint32_t>(start + need));
@@ -145,7 +179,7 @@ class Columns {
     const std::size_t room = name.size() + type_cap + 2;
     if (room > kMaxText - start) too_long(start, room - 2);
     char* p = text_.grow(room);
-    copy_text(p, name.data(), name.size());
+    copy_short_text(p, name.data(), name.size());
     p[name.size()] = '\0';
     const std::size_t n = write(p + name.size() + 1);
     if (n > type_cap) {
@@ -201,38 +235,6 @@ class Columns {
 
  private:
   static constexpr std::size_t kMaxText = std::numeric_limits<std::uint32_t>::max();
-  // memcpy without a call for the short strings names and types mostly are (up to 32
-  // bytes: two overlapping loads and stores of 4, 8 or 16 bytes).
-  static void copy_text(char* d, const char* s, std::size_t n) noexcept {
-    if (n > 32) {
-      std::memcpy(d, s, n);
-    } else if (n >= 16) {
-      char a[16];
-      char b[16];
-      std::memcpy(a, s, 16);
-      std::memcpy(b, s + n - 16, 16);
-      std::memcpy(d, a, 16);
-      std::memcpy(d + n - 16, b, 16);
-    } else if (n >= 8) {
-      std::uint64_t a;
-      std::uint64_t b;
-      std::memcpy(&a, s, 8);
-      std::memcpy(&b, s + n - 8, 8);
-      std::memcpy(d, &a, 8);
-      std::memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4) {
-      std::uint32_t a;
-      std::uint32_t b;
-      std::memcpy(&a, s, 4);
-      std::memcpy(&b, s + n - 4, 4);
-      std::memcpy(d, &a, 4);
-      std::memcpy(d + n - 4, &b, 4);
-    } else if (n > 0) {
-      d[0] = s[0];
-      d[n / 2] = s[n / 2];
-      d[n - 1] = s[n - 1];
-    }
-  }
   [[noreturn]] static void too_long(std::size_t have, std::size_t add);
 
   // A growable char buffer without std::string's terminator and zero-filling resize.

@@ -255,23 +255,10 @@ bool read_key(Cursor& c, KeyHeader& k) {
   return true;
 }
 
-bool read_key(Cursor& c, KeyInfo& k) {
-  KeyHeader h;
-  if (!read_key(c, h)) return false;
-  k.nbytes = h.nbytes;
-  k.version = h.version;
-  k.objlen = h.objlen;
-  k.keylen = h.keylen;
-  k.cycle = h.cycle;
-  k.seek_key = h.seek_key;
-  k.seek_pdir = h.seek_pdir;
-  k.class_name = h.class_name;
-  k.name = h.name;
-  k.title = h.title;
-  return true;
-}
-
-bool read_key(Cursor& c, KeyView& k) {
+// A key of the file model (KeyInfo, owning strings) or of extract()'s path (KeyView, views).
+template <class Key>
+  requires std::is_same_v<Key, KeyInfo> || std::is_same_v<Key, KeyView>
+bool read_key(Cursor& c, Key& k) {
   KeyHeader h;
   if (!read_key(c, h)) return false;
   k.nbytes = h.nbytes;

@@ -135,33 +135,6 @@ template <char C = '['>
   return std::string_view::npos;
 }
 
-// Copies n bytes without a call, for the short strings types are made of.
-[[gnu::always_inline]] inline void copy_short(char* d, const char* s, std::size_t n) {
-  if (n >= 8) {
-    if (n > 16) {
-      std::memcpy(d, s, n);
-      return;
-    }
-    std::uint64_t a;
-    std::uint64_t b;
-    std::memcpy(&a, s, 8);
-    std::memcpy(&b, s + n - 8, 8);
-    std::memcpy(d, &a, 8);
-    std::memcpy(d + n - 8, &b, 8);
-  } else if (n >= 4) {
-    std::uint32_t a;
-    std::uint32_t b;
-    std::memcpy(&a, s, 4);
-    std::memcpy(&b, s + n - 4, 4);
-    std::memcpy(d, &a, 4);
-    std::memcpy(d + n - 4, &b, 4);
-  } else if (n > 0) {
-    d[0] = s[0];
-    d[n / 2] = s[n / 2];
-    d[n - 1] = s[n - 1];
-  }
-}
-
 // A column type under construction in kCapacity bytes at `out` (the Columns table's text,
 // written in place). Real trees' types ("float[]", "uint8_t", "vector<float>") are short,
 // and std::string's appends (a capacity check and a memcpy call each) cost more than the
@@ -183,7 +156,7 @@ class TypeBuf {
       overflow_ = true;
       return;
     }
-    copy_short(data_ + n_, s.data(), s.size());
+    copy_short_text(data_ + n_, s.data(), s.size());
     n_ += s.size();
   }
   [[nodiscard]] std::size_t size() const { return n_; }
@@ -201,7 +174,9 @@ template <typename Out>
 void append_int(Out& s, std::int64_t v) {
   char digits[24];
   const auto r = std::to_chars(digits, digits + sizeof digits, v);
-  s += std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
+  const auto n = static_cast<std::size_t>(r.ptr - digits);
+  if (n > 20) __builtin_unreachable();  // an int64 has at most 20 characters (tells GCC's bounds check)
+  s += std::string_view(digits, n);
 }
 
 // Appends the dimensions of a leaf title such as "x[3][n]" ("[3][]") to `out` if they agree
